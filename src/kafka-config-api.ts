@@ -1,0 +1,35 @@
+// What a kafka-config node offers the nodes that use it (types only).
+import type { Node } from 'node-red';
+import type { KafkaClient, ClusterInfo, ProducerClient } from './client';
+import type { KafkaSettings, Problem } from './lib/settings';
+import type { ConnectionState } from './lib/connection-state';
+
+export interface Credentials {
+    username?: string;
+    password?: string;
+}
+
+export interface UserHooks {
+    /** Replaces the default status fan-out for this user (e.g. to add its own figures). */
+    onState?: (state: ConnectionState, detail: string) => void;
+}
+
+export interface KafkaConfigNode extends Node<Credentials> {
+    readonly settings: KafkaSettings;
+    readonly problems: Problem[];
+    /** null when the configuration is invalid */
+    readonly client: KafkaClient | null;
+    readonly state: ConnectionState;
+    readonly clusterInfo: ClusterInfo | null;
+    register(user: Node, hooks?: UserHooks): void;
+    deregister(user: Node, removed: boolean): Promise<void>;
+    /** Resolves once connected; rejects with the configuration problem when invalid. */
+    whenConnected(): Promise<void>;
+    /** The config node's one shared producer, connected on first use. */
+    producer(): Promise<ProducerClient>;
+    /** A translated sentence for a configuration problem. */
+    describeProblem(p: Problem): string;
+    /** Translates a key of this package's catalogs. */
+    t(key: string, params?: object): string;
+}
+

@@ -1,0 +1,194 @@
+// kafka-config: holds one Kafka client per config node, shared by every node that
+// uses it. The first registered user connects it; the last user that is removed
+// disconnects it; its status is fanned out to every user.
+import type { NodeAPI, Node, NodeDef } from 'node-red';
+import type { ConnectionOptions } from 'tls';
+import { createClient } from './client';
+import type { KafkaClient, ClusterInfo, ProducerClient } from './client';
+import { readSettings, compareVersions, offsetRetentionHonoured } from './lib/settings';
+import type { KafkaSettings, Problem } from './lib/settings';
+import { statusView, retryDelay } from './lib/connection-state';
+import type { ConnectionState } from './lib/connection-state';
+import { checkTls } from './lib/tls-check';
+import { describeError } from './lib/errors';
+import { within } from './lib/within';
+import type { KafkaConfigNode, UserHooks, Credentials } from './kafka-config-api';
+
+const CLOSE_BUDGET_MS = 5000;
+
+interface KafkaConfigDef extends NodeDef {
+    [field: string]: unknown;
+    tls?: string;
+}
+
+
+export = function (RED: NodeAPI): void {
+    function KafkaConfig(this: KafkaConfigNode, def: KafkaConfigDef): void {
+        RED.nodes.createNode(this, def);
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
+        const node = this;
+        const mutable = node as unknown as {
+            settings: KafkaSettings; problems: Problem[]; client: KafkaClient | null;
+            state: ConnectionState; clusterInfo: ClusterInfo | null;
+        };
+        const users = new Map<string, { user: Node; hooks: UserHooks }>();
+        const t = (key: string, params?: object): string => RED._(`kafka-config.${key}`, params as Record<string, string | number> | undefined);
+        node.t = t;
+        node.describeProblem = (p: Problem) => t(`errors.${p.key}`, p.params);
+
+        const { settings, problems } = readSettings(def, node.credentials ?? {});
+        mutable.settings = settings;
+        mutable.problems = problems;
+        mutable.clusterInfo = null;
+        mutable.state = 'idle';
+
+        let tlsOptions: ConnectionOptions | null = null;
+        if (settings.connection.useTls && def.tls) {
+            const tlsNode = RED.nodes.getNode(def.tls) as (Node & { valid?: boolean; addTLSOptions?: (o: object) => ConnectionOptions }) | null;
+            if (!tlsNode || typeof tlsNode.addTLSOptions !== 'function') {
+                problems.push({ key: 'tls-missing' });
+            } else if (tlsNode.valid === false) {
+                problems.push({ key: 'tls-unusable', params: { reason: t('errors.tls-files') } });
+            } else {
+                tlsOptions = tlsNode.addTLSOptions({});
+                const p = checkTls(tlsOptions);
+                if (p) problems.push(p);
+            }
+        }
+
+        let detail = '';
+        let attempt = 0;
+        let retryTimer: ReturnType<typeof setTimeout> | null = null;
+        let connecting: Promise<void> | null = null;
+        let producerPromise: Promise<ProducerClient> | null = null;
+        let closed = false;
+        const waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+
+        mutable.client = problems.length ? null : createClient({
+            settings,
+            tls: tlsOptions,
+            log: (level, message) => {
+                if (level === 'error') node.error(message);
+                else if (level === 'warn') node.warn(message);
+                else if (level === 'info') node.log(message);
+                else if (level === 'debug') node.debug(message);
+                else node.trace(message);
+            },
+        });
+
+        function setState(state: ConnectionState, text = ''): void {
+            mutable.state = state;
+            detail = text;
+            for (const { user, hooks } of users.values()) showState(user, hooks);
+            if (state === 'connected') waiters.splice(0).forEach((w) => w.resolve());
+        }
+
+        function showState(user: Node, hooks: UserHooks): void {
+            if (hooks.onState) {
+                hooks.onState(node.state, detail);
+                return;
+            }
+            const v = statusView(node.state);
+            const text = t(v.key);
+            user.status({ fill: v.fill, shape: v.shape, text: detail ? `${text}: ${detail}` : text });
+        }
+
+        if (problems.length) {
+            const text = problems.map(node.describeProblem).join(' ');
+            node.error(t('errors.invalid', { problems: text }));
+            mutable.state = 'invalid';
+            detail = node.describeProblem(problems[0]);
+        } else if (settings.consumer.offsetRetention > 0 && !offsetRetentionHonoured(settings.connection.kafkaVersion)) {
+            node.warn(t('warn.retention-ignored', { version: settings.connection.kafkaVersion }));
+        }
+
+        function connect(): Promise<void> {
+            if (connecting) return connecting;
+            const client = node.client;
+            if (!client || closed) return Promise.resolve();
+            setState('connecting');
+            connecting = client.connect().then((info) => {
+                connecting = null;
+                if (closed) return;
+                attempt = 0;
+                mutable.clusterInfo = info;
+                const configured = settings.connection.kafkaVersion;
+                if (info.version && compareVersions(configured, info.version) > 0) {
+                    node.warn(t('warn.version-newer', { configured, reported: info.version }));
+                }
+                setState('connected');
+            }, (err: unknown) => {
+                connecting = null;
+                if (closed) return;
+                const message = describeError(err);
+                const delay = retryDelay(attempt++, settings.consumer.retryBackoff);
+                node.error(t('errors.connect-failed', { message, seconds: Math.round(delay / 1000) }));
+                setState('retrying', message);
+                retryTimer = setTimeout(() => { retryTimer = null; void connect(); }, delay);
+            });
+            return connecting;
+        }
+
+        node.register = (user: Node, hooks: UserHooks = {}) => {
+            users.set(user.id, { user, hooks });
+            showState(user, hooks);
+            if (node.state === 'idle' || node.state === 'closed') {
+                void connect();
+            }
+        };
+
+        node.deregister = async (user: Node, removed: boolean) => {
+            users.delete(user.id);
+            if (users.size === 0 && removed) {
+                await within(disconnect('idle'), CLOSE_BUDGET_MS);
+            }
+        };
+
+        node.whenConnected = () => {
+            if (node.state === 'invalid') {
+                return Promise.reject(new Error(t('errors.invalid', { problems: problems.map(node.describeProblem).join(' ') })));
+            }
+            if (node.state === 'connected') return Promise.resolve();
+            if (node.state === 'idle') void connect();
+            return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+        };
+
+        node.producer = () => {
+            const client = node.client;
+            if (!client) return Promise.reject(new Error(t('errors.invalid', { problems: problems.map(node.describeProblem).join(' ') })));
+            if (!producerPromise) {
+                const p = client.createProducer();
+                producerPromise = p.connect().then(() => p);
+                // A failed connect is retried by the next caller.
+                producerPromise.catch(() => { producerPromise = null; });
+            }
+            return producerPromise;
+        };
+
+        async function disconnect(next: ConnectionState): Promise<void> {
+            if (retryTimer) clearTimeout(retryTimer);
+            retryTimer = null;
+            const producer = producerPromise;
+            producerPromise = null;
+            const client = node.client;
+            if (node.state !== 'invalid') setState(next);
+            await Promise.all([
+                producer ? producer.then((p) => p.disconnect()).catch(() => undefined) : undefined,
+                client ? client.disconnect().catch(() => undefined) : undefined,
+            ]);
+        }
+
+        node.on('close', (_removed: boolean, done: () => void) => {
+            closed = true;
+            waiters.splice(0).forEach((w) => w.reject(new Error(t('status.closed'))));
+            within(disconnect('closed'), CLOSE_BUDGET_MS).then(() => done(), () => done());
+        });
+    }
+
+    RED.nodes.registerType('kafka-config', KafkaConfig as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+        credentials: {
+            username: { type: 'text' },
+            password: { type: 'password' },
+        },
+    });
+};

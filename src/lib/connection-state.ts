@@ -1,0 +1,33 @@
+// The config node's connection state machine, reduced to what its user nodes show.
+// Status texts are message keys, translated by the node.
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'retrying' | 'invalid' | 'closed';
+
+export interface StatusView {
+    fill: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+    shape: 'dot' | 'ring';
+    /** a message key; `detail` is appended after a colon when given */
+    key: string;
+}
+
+const VIEWS: Record<ConnectionState, StatusView> = {
+    idle: { fill: 'grey', shape: 'ring', key: 'status.idle' },
+    connecting: { fill: 'yellow', shape: 'ring', key: 'status.connecting' },
+    connected: { fill: 'green', shape: 'dot', key: 'status.connected' },
+    retrying: { fill: 'red', shape: 'ring', key: 'status.retrying' },
+    invalid: { fill: 'red', shape: 'dot', key: 'status.invalid' },
+    closed: { fill: 'grey', shape: 'ring', key: 'status.closed' },
+};
+
+export function statusView(state: ConnectionState): StatusView {
+    return VIEWS[state];
+}
+
+/**
+ * Wait before the next connection attempt: the retry backoff, doubled per failed
+ * attempt, never more than a minute, never less than 100 ms (no tight loop).
+ */
+export function retryDelay(attempt: number, backoff: number): number {
+    const base = Math.max(100, backoff);
+    return Math.min(Math.max(base, 60000), base * 2 ** Math.min(Math.max(0, attempt), 16));
+}

@@ -1,0 +1,104 @@
+// Maps the node settings onto kafkajs's option objects. Only the kafkajs seam
+// (src/client/kafkajs.ts) calls this; another client would bring its own mapping.
+// Where kafkajs's default differs from the connector manual's, the manual's value
+// is set explicitly.
+import type { ConnectionOptions } from 'tls';
+import type { KafkaConfig, ConsumerConfig, ProducerConfig, SASLOptions } from 'kafkajs';
+import type { ConnectionSettings, ConsumerGroupSettings, ProducerSettings, Compression, RequiredAcks } from './settings';
+
+/** Fetch requests carry an int32 byte limit: "unlimited" is its largest value. */
+export const UNLIMITED_FETCH_BYTES = 2147483647;
+
+/** kafkajs's numeric log levels. */
+export const KAFKAJS_LOG_LEVEL = { NOTHING: 0, ERROR: 1, WARN: 2, INFO: 4, DEBUG: 5 } as const;
+
+export type NodeLogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * Where a kafkajs log line goes in Node-RED's log. kafkajs's INFO lines are
+ * routine (joins, starts), so they go to debug to keep the info log readable.
+ */
+export function nodeLogLevel(kafkajsLevel: number): NodeLogLevel {
+    if (kafkajsLevel <= KAFKAJS_LOG_LEVEL.ERROR) return 'error';
+    if (kafkajsLevel === KAFKAJS_LOG_LEVEL.WARN) return 'warn';
+    if (kafkajsLevel === KAFKAJS_LOG_LEVEL.INFO) return 'debug';
+    return 'trace';
+}
+
+export function saslOptions(c: ConnectionSettings): SASLOptions | undefined {
+    if (c.saslMode === 'plain') return { mechanism: 'plain', username: c.username, password: c.password };
+    if (c.saslMode === 'scram') {
+        const mechanism = c.scramMechanism === 'sha-512' ? 'scram-sha-512' : 'scram-sha-256';
+        return { mechanism, username: c.username, password: c.password };
+    }
+    return undefined;
+}
+
+/**
+ * The client-wide options. `tls` is what the tls-config node gives (certificate,
+ * key, CA, verification); with TLS on and no tls-config node, the system CAs verify.
+ */
+export function clientConfig(
+    c: ConnectionSettings,
+    consumer: ConsumerGroupSettings,
+    tls: ConnectionOptions | null,
+): KafkaConfig {
+    return {
+        clientId: c.clientId,
+        brokers: c.brokers.slice(),
+        ssl: c.useTls ? (tls ?? true) : false,
+        sasl: saslOptions(c),
+        connectionTimeout: c.connectionTimeout,
+        authenticationTimeout: c.connectionTimeout,
+        requestTimeout: consumer.requestTimeout,
+        enforceRequestTimeout: true,
+        retry: {
+            initialRetryTime: Math.max(100, Math.min(consumer.retryBackoff, 1000)),
+            maxRetryTime: Math.max(consumer.retryBackoff, 30000),
+            retries: 5,
+        },
+    };
+}
+
+/** Consumer-group options. `partitionAssigners` is added by the seam. */
+export function consumerConfig(groupId: string, g: ConsumerGroupSettings): ConsumerConfig {
+    return {
+        groupId,
+        sessionTimeout: g.sessionTimeout,
+        heartbeatInterval: g.heartbeatInterval,
+        rebalanceTimeout: g.rebalanceTimeout,
+        minBytes: g.fetchMinBytes,
+        maxBytesPerPartition: g.fetchDefaultBytes,
+        maxBytes: g.fetchMaxMB > 0 ? g.fetchMaxMB * 1024 * 1024 : UNLIMITED_FETCH_BYTES,
+        maxWaitTimeInMs: g.fetchMaxWait,
+        readUncommitted: g.isolationLevel === 'uncommitted',
+        allowAutoTopicCreation: false,
+        // Joining and syncing the group is retried this often, this far apart (no jitter, like the manual's client).
+        retry: {
+            retries: g.rebalanceMaxRetries,
+            initialRetryTime: g.rebalanceRetryBackoff,
+            maxRetryTime: Math.max(g.rebalanceRetryBackoff, 1),
+            factor: 0,
+            multiplier: 1,
+        },
+    };
+}
+
+export function producerConfig(p: ProducerSettings): ProducerConfig {
+    return {
+        idempotent: p.idempotent,
+        // An idempotent producer keeps order only with one request in flight.
+        maxInFlightRequests: p.idempotent ? 1 : undefined,
+        allowAutoTopicCreation: true,
+        retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30000 },
+    };
+}
+
+export function acksValue(acks: RequiredAcks): number {
+    return acks === 'none' ? 0 : acks === 'all' ? -1 : 1;
+}
+
+/** kafkajs's CompressionTypes codes. */
+export function compressionCode(c: Compression): number {
+    return { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 }[c];
+}

@@ -1,0 +1,135 @@
+'use strict';
+/*
+ * Shared helpers for the integration specs: unique names, an independent kafkajs
+ * admin/consumer/producer to check what the nodes did, and kafka-config node
+ * definitions for each listener of the test broker.
+ */
+const crypto = require('crypto');
+const { Kafka, logLevel } = require('kafkajs');
+const helper = require('node-red-node-test-helper');
+const env = require('./kafka-env');
+
+helper.init(require.resolve('node-red'));
+
+/** A name no other test uses: topics and groups never see each other's data. */
+function unique(prefix) {
+    return `${prefix}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** An independent kafkajs client on the plaintext listener, to check what the nodes did. */
+function kafka(options = {}) {
+    return new Kafka({
+        clientId: 'spec-checker',
+        brokers: [env.info().plaintext],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 3, initialRetryTime: 200 },
+        ...options,
+    });
+}
+
+async function withAdmin(fn) {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+        return await fn(admin);
+    } finally {
+        await admin.disconnect();
+    }
+}
+
+async function createTopic(topic, numPartitions = 1, configEntries = []) {
+    await withAdmin((admin) => admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }],
+    }));
+    return topic;
+}
+
+/** Reads `count` records of a topic from the beginning with a fresh group; resolves with kafkajs messages. */
+async function readBack(topic, count, timeoutMs = 20000) {
+    const consumer = kafka().consumer({ groupId: unique('readback'), maxWaitTimeInMs: 100 });
+    const records = [];
+    await consumer.connect();
+    try {
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`read ${records.length} of ${count} records of ${topic}`)), timeoutMs);
+            consumer.run({
+                eachMessage: async ({ partition, message }) => {
+                    records.push({ partition, ...message });
+                    if (records.length >= count) {
+                        clearTimeout(timer);
+                        resolve();
+                    }
+                },
+            }).catch(reject);
+        });
+    } finally {
+        await consumer.disconnect();
+    }
+    return records;
+}
+
+/**
+ * A kafka-config node definition for one listener of the test broker:
+ * 'plaintext' | 'plain' | 'scram256' | 'scram512' | 'ssl' | 'mtls' | 'scram-ssl'.
+ * Returns { nodes, credentials } to merge into a flow: the config node (id `cfgId`)
+ * plus a tls-config node where TLS is used.
+ */
+function configFor(listener, cfgId = 'cfg', extra = {}) {
+    const info = env.info();
+    const users = info.users;
+    const def = { id: cfgId, type: 'kafka-config', name: listener, kafkaVersion: '2.8', ...extra };
+    const credentials = {};
+    const nodes = [def];
+    const sasl = (mode, user, mechanism) => {
+        def.saslMode = mode;
+        if (mechanism) def.scramMechanism = mechanism;
+        credentials[cfgId] = { username: user.username, password: user.password };
+    };
+    const tls = (withClientCert, caFile = info.tls.ca) => {
+        def.useTls = true;
+        def.tls = `${cfgId}-tls`;
+        const t = { id: `${cfgId}-tls`, type: 'tls-config', name: 'tls', ca: caFile, verifyservercert: true };
+        if (withClientCert) {
+            t.cert = info.tls.clientCert;
+            t.key = info.tls.clientKey;
+        }
+        nodes.push(t);
+    };
+    switch (listener) {
+        case 'plaintext': def.brokers = info.plaintext; break;
+        case 'plain': def.brokers = info.saslPlaintext; sasl('plain', users.plain); break;
+        case 'scram256': def.brokers = info.saslPlaintext; sasl('scram', users.scram256, 'sha-256'); break;
+        case 'scram512': def.brokers = info.saslPlaintext; sasl('scram', users.scram512, 'sha-512'); break;
+        case 'ssl': def.brokers = info.ssl; tls(false); break;
+        case 'mtls': def.brokers = info.mtls; tls(true); break;
+        case 'scram-ssl': def.brokers = info.saslSsl; sasl('scram', users.scram512, 'sha-512'); tls(false); break;
+        default: throw new Error(`unknown listener ${listener}`);
+    }
+    Object.assign(def, extra);
+    return { nodes, credentials };
+}
+
+/** Resolves when `predicate()` is true, polling; rejects with `what` after the timeout. */
+async function waitFor(predicate, what, timeoutMs = 20000, everyMs = 50) {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+        if (await predicate()) return;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, everyMs));
+    }
+}
+
+/** Records every status a node shows (node-red-node-test-helper lets us spy on node.status). */
+function statuses(node) {
+    const seen = [];
+    const original = node.status.bind(node);
+    node.status = (s) => {
+        seen.push(s);
+        return original(s);
+    };
+    return seen;
+}
+
+module.exports = { helper, env, unique, kafka, withAdmin, createTopic, readBack, configFor, waitFor, statuses };

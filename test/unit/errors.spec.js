@@ -1,0 +1,42 @@
+'use strict';
+const assert = require('assert');
+const { toMsgError, describeError, rootCause, ParamError } = require('../../nodes/lib/errors');
+
+function kafkaError(name, message, extra = {}) {
+    const e = new Error(message);
+    e.name = name;
+    return Object.assign(e, extra);
+}
+
+describe('errors: msg.error', function () {
+    it('ParamError is CORE:PARAM with its own sentence', function () {
+        assert.deepStrictEqual(toMsgError(new ParamError('No topic: set one.')), { Code: 'CORE:PARAM', Description: 'No topic: set one.' });
+    });
+    const cases = [
+        ['SASL', kafkaError('KafkaJSSASLAuthenticationError', 'SASL SCRAM SHA512 authentication failed'), /refused the credentials/],
+        ['connection', kafkaError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:1'), /Is your cluster reachable\?/],
+        ['TLS', kafkaError('KafkaJSConnectionError', 'self-signed certificate in certificate chain'), /TLS handshake/],
+        ['timeout', kafkaError('KafkaJSRequestTimeoutError', 'Request Produce(key: 0, version: 7) timed out'), /did not answer in time/],
+        ['unknown topic', kafkaError('KafkaJSProtocolError', 'This server does not host this topic-partition', { type: 'UNKNOWN_TOPIC_OR_PARTITION' }), /does not exist/],
+        ['too large', kafkaError('KafkaJSProtocolError', 'The request included a message larger than the max message size', { type: 'MESSAGE_TOO_LARGE' }), /too large/],
+        ['other', new Error('boom'), /Kafka reported an error\. \(boom\)/],
+    ];
+    for (const [name, err, pattern] of cases) {
+        it(`${name} is CORE:RUNTIME with advice and the client's message`, function () {
+            const m = toMsgError(err);
+            assert.strictEqual(m.Code, 'CORE:RUNTIME');
+            assert.match(m.Description, pattern);
+            assert.ok(m.Description.includes(err.message), m.Description);
+        });
+    }
+    it('looks through kafkajs retry wrappers to the cause', function () {
+        const cause = kafkaError('KafkaJSSASLAuthenticationError', 'authentication failed');
+        const wrapped = kafkaError('KafkaJSNumberOfRetriesExceeded', 'retries exceeded', { originalError: cause });
+        assert.strictEqual(rootCause(wrapped), cause);
+        assert.match(describeError(wrapped), /refused the credentials.*authentication failed/);
+    });
+    it('copes with non-errors', function () {
+        assert.strictEqual(toMsgError('text').Code, 'CORE:RUNTIME');
+        assert.strictEqual(toMsgError(undefined).Code, 'CORE:RUNTIME');
+    });
+});

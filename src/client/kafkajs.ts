@@ -1,6 +1,8 @@
 // The kafkajs implementation of the client seam.
 import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes } from 'kafkajs';
 import type { Admin, Producer, logCreator } from 'kafkajs';
+import { KafkajsConsumer } from './kafkajs-consumer';
+import type { ConsumerClient, ConsumerOptions } from './consumer-types';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import type {
     ClientInit, ClusterInfo, KafkaClient, LogSink, ProducerClient, SendOptions, TopicRecords, PartitionWriteResult,
@@ -131,6 +133,10 @@ export class KafkajsClient implements KafkaClient {
     async listTopics(): Promise<string[]> {
         if (!this.admin) await this.connect();
         return this.admin!.listTopics();
+    }
+
+    createConsumer(options: ConsumerOptions): ConsumerClient {
+        return new KafkajsConsumer(this.kafka, options);
     }
 
     createProducer(): ProducerClient {

@@ -52,11 +52,10 @@ export function clientConfig(
         authenticationTimeout: c.connectionTimeout,
         requestTimeout: consumer.requestTimeout,
         enforceRequestTimeout: true,
-        retry: {
-            initialRetryTime: Math.max(100, Math.min(consumer.retryBackoff, 1000)),
-            maxRetryTime: Math.max(consumer.retryBackoff, 30000),
-            retries: 5,
-        },
+        // The client-wide retry governs the admin connection the config node uses to
+        // check the cluster: it fails within seconds and the node retries with the
+        // retry backoff. Producers and consumers bring their own retry options.
+        retry: { initialRetryTime: 300, maxRetryTime: 2000, retries: 2 },
     };
 }
 

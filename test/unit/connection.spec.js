@@ -9,14 +9,16 @@ const { checkTls } = require('../../nodes/lib/tls-check');
 const { within } = require('../../nodes/lib/within');
 
 describe('connection state', function () {
+    const core = (k) => `node-red:common.status.${k}`;
     const cases = [
-        ['connected', 'green', 'dot'], ['connecting', 'yellow', 'ring'], ['retrying', 'red', 'ring'],
-        ['invalid', 'red', 'dot'], ['idle', 'grey', 'ring'], ['closed', 'grey', 'ring'],
+        ['connected', 'green', 'dot', core('connected')], ['connecting', 'yellow', 'ring', core('connecting')],
+        ['retrying', 'red', 'ring', core('disconnected')], ['invalid', 'red', 'dot', 'status.invalid'],
+        ['idle', 'grey', 'ring', core('not-connected')], ['closed', 'grey', 'ring', core('not-connected')],
     ];
-    for (const [state, fill, shape] of cases) {
-        it(`${state} shows ${fill} ${shape}`, function () {
+    for (const [state, fill, shape, key] of cases) {
+        it(`${state} shows ${fill} ${shape} ${key}`, function () {
             const v = statusView(state);
-            assert.deepStrictEqual([v.fill, v.shape, v.key], [fill, shape, `status.${state}`]);
+            assert.deepStrictEqual([v.fill, v.shape, v.key], [fill, shape, key]);
         });
     }
     const delays = [

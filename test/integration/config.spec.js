@@ -110,6 +110,10 @@ describe('kafka-config (real broker)', function () {
             // It tries again by itself, with the backoff: more than one attempt, far fewer than a tight loop.
             await waitFor(() => errorsLogged().filter((m) => pattern.test(m)).length >= 2, 'a second attempt', 20000);
             assert.ok(errorsLogged().filter((m) => pattern.test(m)).length < 20);
+            // kafkajs's own log lines land in Node-RED's log, not on the console
+            const logged = helper.log().args.map((a) => a[0]).filter((e) => String(e.msg).startsWith('[kafkajs '));
+            assert.ok(logged.length > 0, 'kafkajs log lines in the Node-RED log');
+            assert.ok(logged.every((e) => e.id === 'cfg'), 'logged by the config node');
         });
     }
 

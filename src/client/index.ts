@@ -7,3 +7,4 @@ export function createClient(init: ClientInit): KafkaClient {
 }
 
 export type * from './types';
+export type * from './consumer-types';

@@ -1,6 +1,7 @@
 // The kafkajs implementation of the client seam.
 import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes } from 'kafkajs';
 import type { Admin, Producer, logCreator } from 'kafkajs';
+import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
 import type { ConsumerClient, ConsumerOptions } from './consumer-types';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';

@@ -4,6 +4,7 @@
 import type { ConnectionOptions } from 'tls';
 import type { KafkaSettings } from '../lib/settings';
 import type { NodeLogLevel } from '../lib/kafkajs-options';
+import type { ConsumerClient, ConsumerOptions } from './consumer-types';
 
 export type LogSink = (level: NodeLogLevel, message: string) => void;
 
@@ -76,4 +77,6 @@ export interface KafkaClient {
     partitionsFor(topic: string): Promise<number[] | null>;
     listTopics(): Promise<string[]>;
     createProducer(): ProducerClient;
+    /** A consumer-group member (see ./consumer-types.ts). */
+    createConsumer(options: ConsumerOptions): ConsumerClient;
 }

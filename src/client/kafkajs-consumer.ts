@@ -1,0 +1,143 @@
+// The kafkajs implementation of the consumer seam, with the Range and RoundRobin
+// assigners of lib/assigners.ts wrapped in kafkajs's group protocol.
+import { AssignerProtocol } from 'kafkajs';
+import type { Kafka, Consumer, PartitionAssigner, EachBatchPayload } from 'kafkajs';
+import { consumerConfig } from '../lib/kafkajs-options';
+import { ASSIGNERS } from '../lib/assigners';
+import type { GroupMember } from '../lib/assigners';
+import type { RebalanceStrategy } from '../lib/settings';
+import type { ConsumerClient, ConsumerOptions, ConsumerRecord } from './consumer-types';
+import type { TopicPartitionOffset } from './types';
+
+const ASSIGNER_VERSION = 0;
+
+/** A kafkajs PartitionAssigner whose protocol name is the strategy's Kafka name. */
+export function kafkajsAssigner(strategy: RebalanceStrategy): PartitionAssigner {
+    return ({ cluster }) => ({
+        name: strategy,
+        version: ASSIGNER_VERSION,
+        protocol({ topics }) {
+            return { name: strategy, metadata: AssignerProtocol.MemberMetadata.encode({ version: ASSIGNER_VERSION, topics, userData: Buffer.alloc(0) }) };
+        },
+        async assign({ members, topics }) {
+            const decoded: GroupMember[] = members.map((m) => {
+                const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
+                return { memberId: m.memberId, topics: meta ? meta.topics : topics };
+            });
+            const all = new Set<string>(topics);
+            decoded.forEach((m) => m.topics.forEach((t) => all.add(t)));
+            const partitions: Record<string, number[]> = {};
+            for (const t of all) {
+                try {
+                    const md = (cluster as unknown as { findTopicPartitionMetadata(t: string): { partitionId: number }[] })
+                        .findTopicPartitionMetadata(t);
+                    if (md && md.length) partitions[t] = md.map((p) => p.partitionId);
+                } catch {
+                    // a topic only another member knows: its metadata is not loaded here
+                }
+            }
+            const result = ASSIGNERS[strategy](decoded, partitions);
+            return Object.keys(result).map((memberId) => ({
+                memberId,
+                memberAssignment: AssignerProtocol.MemberAssignment.encode({
+                    version: ASSIGNER_VERSION,
+                    assignment: result[memberId],
+                    userData: Buffer.alloc(0),
+                }),
+            }));
+        },
+    });
+}
+
+function headerText(v: unknown): string | string[] {
+    if (Array.isArray(v)) return v.map((x) => String(Buffer.isBuffer(x) ? x.toString('utf8') : x));
+    if (v === undefined || v === null) return '';
+    return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+}
+
+export class KafkajsConsumer implements ConsumerClient {
+    private readonly consumer: Consumer;
+    private stopped = false;
+    private readonly unsubscribe: (() => void)[] = [];
+
+    constructor(kafka: Kafka, private readonly options: ConsumerOptions) {
+        const s = options.settings;
+        const other: RebalanceStrategy = s.rebalanceStrategy === 'range' ? 'roundrobin' : 'range';
+        const base = consumerConfig(options.groupId, s);
+        this.consumer = kafka.consumer({
+            ...base,
+            // Restarts after a crash are the node's (with its backoff and one error per episode).
+            retry: { ...base.retry, restartOnFailure: async () => false },
+            partitionAssigners: [kafkajsAssigner(s.rebalanceStrategy), kafkajsAssigner(other)],
+        });
+        const { GROUP_JOIN, CRASH } = this.consumer.events;
+        this.unsubscribe.push(this.consumer.on(GROUP_JOIN, (e) => {
+            const a = e.payload.memberAssignment as Record<string, number[]>;
+            options.onAssignment(Object.keys(a).map((topic) => ({ topic, partitions: a[topic].slice().sort((x, y) => x - y) })));
+        }));
+        this.unsubscribe.push(this.consumer.on(CRASH, (e) => {
+            if (!this.stopped) options.onCrash(e.payload.error);
+        }));
+    }
+
+    async start(): Promise<void> {
+        const { options } = this;
+        const s = options.settings;
+        await this.consumer.connect();
+        await this.consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
+        await this.consumer.run({
+            autoCommit: options.autoCommit,
+            autoCommitInterval: options.autoCommit && s.commitInterval > 0 ? s.commitInterval : null,
+            autoCommitThreshold: options.autoCommit && s.commitInterval === 0 ? 1 : null,
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: 1,
+            eachBatch: (payload: EachBatchPayload) => this.onBatch(payload),
+        });
+    }
+
+    private async onBatch(p: EachBatchPayload): Promise<void> {
+        const { batch } = p;
+        const records: ConsumerRecord[] = batch.messages.map((m) => {
+            const headers: Record<string, string | string[]> = {};
+            for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = headerText(v);
+            return {
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key ?? null,
+                value: m.value ?? null,
+                headers,
+                timestamp: m.timestamp,
+            };
+        });
+        if (!records.length) return;
+        await this.options.onBatch(records, {
+            isActive: () => !this.stopped && p.isRunning() && !p.isStale(),
+            heartbeat: () => p.heartbeat(),
+            resolveOffset: (offset) => p.resolveOffset(offset),
+        });
+    }
+
+    async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+        if (!offsets.length) return;
+        await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    }
+
+    pause(): void {
+        this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+    }
+
+    resume(): void {
+        this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        try {
+            await this.consumer.stop();
+        } finally {
+            this.unsubscribe.splice(0).forEach((u) => u());
+            await this.consumer.disconnect();
+        }
+    }
+}

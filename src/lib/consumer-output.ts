@@ -1,0 +1,67 @@
+// Turns a consumed record into a Node-RED message (SPEC decision 11). Only plain
+// data goes on the message, so it survives Node-RED's deep clone.
+
+export type PayloadFormat = 'buffer' | 'string' | 'json';
+
+export interface RecordIn {
+    topic: string;
+    partition: number;
+    /** decimal string */
+    offset: string;
+    key: Buffer | null;
+    value: Buffer | null;
+    headers: Record<string, string | string[]>;
+    /** ms since the epoch, decimal string */
+    timestamp: string;
+}
+
+export interface ConsumerMessage {
+    payload: Buffer | string | unknown;
+    attribute: { topic: string; partition: number; offset: number };
+    topic: string;
+    key: Buffer | string | null;
+    headers: Record<string, string | string[]>;
+    timestamp: number;
+}
+
+export interface OutputResult {
+    msg: ConsumerMessage;
+    /** set when the format is json and the value is not valid JSON: the payload is then the string */
+    parseError?: string;
+}
+
+export function recordToMessage(r: RecordIn, format: PayloadFormat): OutputResult {
+    let payload: Buffer | string | unknown = r.value;
+    let parseError: string | undefined;
+    if (format !== 'buffer' && r.value !== null) {
+        const text = r.value.toString('utf8');
+        payload = text;
+        if (format === 'json') {
+            try {
+                payload = JSON.parse(text);
+            } catch (err) {
+                parseError = (err as Error).message;
+            }
+        }
+    }
+    const key = r.key === null ? null : format === 'buffer' ? r.key : r.key.toString('utf8');
+    const msg: ConsumerMessage = {
+        payload,
+        attribute: { topic: r.topic, partition: r.partition, offset: Number(r.offset) },
+        topic: r.topic,
+        key,
+        headers: { ...r.headers },
+        timestamp: Number(r.timestamp),
+    };
+    return parseError === undefined ? { msg } : { msg, parseError };
+}
+
+/** Coordinates carried back by an acknowledging message, or null when it carries none. */
+export function ackCoordinates(attribute: unknown): { topic: string; partition: number; offset: string } | null {
+    if (!attribute || typeof attribute !== 'object') return null;
+    const a = attribute as Record<string, unknown>;
+    const offset = typeof a.offset === 'number' || typeof a.offset === 'string' ? String(a.offset) : '';
+    const partition = Number(a.partition);
+    if (typeof a.topic !== 'string' || !a.topic || !Number.isInteger(partition) || !/^\d+$/.test(offset)) return null;
+    return { topic: a.topic, partition, offset };
+}

@@ -38,6 +38,7 @@ const installed = require(path.join(dir, 'node_modules', 'node-red', 'package.js
 console.log(`integration specs on Node-RED ${installed}`);
 console.log(`on Node ${execFileSync(nodeBinary, ['--version']).toString().trim()}`);
 const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
-const args = [mocha, '--config', '.mocharc.integration.json', ...process.argv.slice(3)];
+const specs = process.argv.length > 3 ? process.argv.slice(3) : ['test/integration/**/*.spec.js'];
+const args = [mocha, '--config', '.mocharc.integration.json', ...specs];
 const r = spawnSync(nodeBinary, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_RED_PATH: dir } });
 process.exit(r.status === null ? 1 : r.status);

@@ -12,6 +12,8 @@ export interface Credentials {
 export interface UserHooks {
     /** Replaces the default status fan-out for this user (e.g. to add its own figures). */
     onState?: (state: ConnectionState, detail: string) => void;
+    /** Awaited before the shared producer is disconnected: finish pending writes (kafka-publish). */
+    drain?: () => Promise<void>;
 }
 
 export interface KafkaConfigNode extends Node<Credentials> {

@@ -168,6 +168,9 @@ export = function (RED: NodeAPI): void {
         async function disconnect(next: ConnectionState): Promise<void> {
             if (retryTimer) clearTimeout(retryTimer);
             retryTimer = null;
+            // Users with writes still queued finish them on the producer before it goes.
+            const drains = [...users.values()].map(({ hooks }) => hooks.drain?.().catch(() => undefined));
+            if (drains.some(Boolean)) await within(Promise.all(drains), CLOSE_BUDGET_MS - 1000).catch(() => undefined);
             const producer = producerPromise;
             producerPromise = null;
             const client = node.client;

@@ -34,8 +34,8 @@ function register(type: CompressionTypes, name: string, factory: CodecFactory | 
 // Snappy in pure JS; reads both raw and xerial-framed snappy (what the Java client writes).
 register(CompressionTypes.Snappy, 'snappy', optional('snappy', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('kafkajs-snappy') as () => CodecFactory;
-})?.() ?? null);
+    return require('kafkajs-snappy') as CodecFactory;
+}));
 
 // LZ4 in Kafka is the LZ4 frame format.
 register(CompressionTypes.LZ4, 'lz4', optional('lz4', () => {

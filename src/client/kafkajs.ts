@@ -67,6 +67,7 @@ class KafkajsProducer implements ProducerClient {
 export class KafkajsClient implements KafkaClient {
     readonly kafka: Kafka;
     private admin: Admin | null = null;
+    private adminConnecting: Promise<void> | null = null;
 
     constructor(private readonly init: ClientInit) {
         const { settings, tls, log } = init;
@@ -81,7 +82,8 @@ export class KafkajsClient implements KafkaClient {
         if (!this.admin) this.admin = this.kafka.admin();
         const admin = this.admin;
         try {
-            await admin.connect();
+            this.adminConnecting = admin.connect();
+            await this.adminConnecting;
             const cluster = await admin.describeCluster();
             return {
                 clusterId: cluster.clusterId,
@@ -119,10 +121,17 @@ export class KafkajsClient implements KafkaClient {
         if (admin) await admin.disconnect();
     }
 
-    async partitionsFor(topic: string): Promise<number[] | null> {
+    /** The admin connection once connected: a connect under way is waited for, never used half-open. */
+    private async connectedAdmin(): Promise<Admin> {
+        if (this.admin && this.adminConnecting) await this.adminConnecting.catch(() => undefined);
         if (!this.admin) await this.connect();
+        return this.admin!;
+    }
+
+    async partitionsFor(topic: string): Promise<number[] | null> {
+        const admin = await this.connectedAdmin();
         try {
-            const md = await this.admin!.fetchTopicMetadata({ topics: [topic] });
+            const md = await admin.fetchTopicMetadata({ topics: [topic] });
             const t = md.topics.find((x) => x.name === topic);
             return t ? t.partitions.map((p) => p.partitionId).sort((a, b) => a - b) : null;
         } catch (err) {

@@ -1,0 +1,148 @@
+// kafka-publish: writes each incoming message as one Kafka record and passes the
+// message on with msg.attribute = {topic, partition, offset} once the broker has
+// acknowledged it; on failure with msg.error = {Code, Description} and done(err).
+// The write path (partitioning, batching, offsets) is shared per config node:
+// see lib/publisher.ts.
+import type { NodeAPI, Node, NodeDef, NodeMessage } from 'node-red';
+import type { KafkaConfigNode } from './kafka-config-api';
+import { readInput } from './lib/publish-input';
+import type { PublishFields } from './lib/publish-input';
+import { Publisher, PlacementProblem } from './lib/publisher';
+import { ParamError, toMsgError } from './lib/errors';
+import type { MsgError } from './lib/errors';
+import type { Problem } from './lib/settings';
+import { statusView } from './lib/connection-state';
+import type { ConnectionState } from './lib/connection-state';
+import { within } from './lib/within';
+
+const CLOSE_BUDGET_MS = 8000;
+const STATUS_EVERY_MS = 1000;
+
+interface KafkaPublishDef extends NodeDef, PublishFields {
+    config: string;
+}
+
+interface Shared {
+    publisher: Publisher;
+    users: Set<string>;
+}
+
+type PublishMessage = NodeMessage & { attribute?: unknown; error?: MsgError };
+
+export = function (RED: NodeAPI): void {
+    // One write path per config node, shared by every kafka-publish that uses it.
+    const shared = new WeakMap<KafkaConfigNode, Shared>();
+
+    function KafkaPublish(this: Node, def: KafkaPublishDef): void {
+        RED.nodes.createNode(this, def);
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
+        const node = this;
+        const t = (key: string, params?: object): string => RED._(`kafka-publish.${key}`, params as Record<string, string | number> | undefined);
+        const fields: PublishFields = { topic: def.topic, partition: def.partition, key: def.key, headers: def.headers };
+        const config = RED.nodes.getNode(def.config) as KafkaConfigNode | null;
+
+        const fail = (msg: PublishMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, err: unknown): void => {
+            msg.error = toMsgError(err);
+            send(msg);
+            done(err instanceof Error ? err : new Error(msg.error.Description));
+        };
+
+        if (!config || typeof config.register !== 'function') {
+            node.status({ fill: 'red', shape: 'ring', text: t('status.no-config') });
+            node.on('input', (msg: PublishMessage, send, done) => fail(msg, send, done, new ParamError(t('errors.no-config'))));
+            return;
+        }
+
+        let entry = shared.get(config);
+        if (!entry) {
+            entry = {
+                users: new Set(),
+                publisher: new Publisher({
+                    settings: config.settings.producer,
+                    producer: () => config.producer(),
+                    partitionsFor: (topic) => (config.client
+                        ? config.client.partitionsFor(topic)
+                        : Promise.reject(new Error(config.problems.map(config.describeProblem).join(' ')))),
+                    unknownTopic: (topic) => t('errors.unknown-topic', { topic }),
+                }),
+            };
+            shared.set(config, entry);
+        }
+        entry.users.add(node.id);
+        const { publisher } = entry;
+
+        // Status: the connection, then while connected the last error or a live figure.
+        let state: ConnectionState = config.state;
+        let stateDetail = '';
+        let lastError: string | null = null;
+        let lastWritten = publisher.written;
+        let shown = '';
+        function render(rate = 0): void {
+            let status: { fill: 'red' | 'green' | 'yellow' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string };
+            if (state !== 'connected') {
+                const v = statusView(state);
+                const text = v.key.startsWith('node-red:') ? RED._(v.key) : config!.t(v.key);
+                status = { fill: v.fill, shape: v.shape, text: stateDetail ? `${text}: ${stateDetail}` : text };
+            } else if (lastError) {
+                status = { fill: 'red', shape: 'ring', text: t('status.error', { code: lastError }) };
+            } else if (rate > 0 || publisher.queued > 0) {
+                status = { fill: 'green', shape: 'dot', text: t('status.rate', { rate, queued: publisher.queued }) };
+            } else {
+                status = { fill: 'green', shape: 'dot', text: RED._('node-red:common.status.connected') };
+            }
+            const key = JSON.stringify(status);
+            if (key !== shown) {
+                shown = key;
+                node.status(status);
+            }
+        }
+        const ticker = setInterval(() => {
+            const rate = Math.round((publisher.written - lastWritten) * 1000 / STATUS_EVERY_MS);
+            lastWritten = publisher.written;
+            render(rate);
+        }, STATUS_EVERY_MS);
+
+        config.register(node, {
+            onState: (s, detail) => { state = s; stateDetail = detail; render(); },
+            drain: () => publisher.drain(),
+        });
+
+        const describe = (p: Problem): string => {
+            const params = { ...p.params };
+            if (typeof params.source === 'string') params.source = t(`source.${params.source}`);
+            return t(`errors.${p.key}`, params);
+        };
+
+        node.on('input', (msg: PublishMessage, send, done) => {
+            const read = readInput(fields, msg as unknown as Record<string, unknown>, config.settings.producer.maxMessageBytes);
+            if (read.problem) {
+                fail(msg, send, done, new ParamError(describe(read.problem)));
+                return;
+            }
+            publisher.publish(read.record).then((written) => {
+                msg.attribute = written;
+                if (lastError) { lastError = null; render(); }
+                send(msg);
+                done();
+            }, (err: unknown) => {
+                const e = err instanceof PlacementProblem ? new ParamError(describe(err.problem)) : err;
+                if (!(e instanceof ParamError)) {
+                    lastError = 'CORE:RUNTIME';
+                    render();
+                }
+                fail(msg, send, done, e);
+            });
+        });
+
+        node.on('close', (removed: boolean, done: () => void) => {
+            clearInterval(ticker);
+            within(publisher.drain(), CLOSE_BUDGET_MS - 2000).then(async () => {
+                entry!.users.delete(node.id);
+                if (entry!.users.size === 0 && shared.get(config) === entry) shared.delete(config);
+                await within(config.deregister(node, removed), 2000);
+            }).then(() => done(), () => done());
+        });
+    }
+
+    RED.nodes.registerType('kafka-publish', KafkaPublish as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};

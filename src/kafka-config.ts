@@ -12,7 +12,7 @@ import type { ConnectionState } from './lib/connection-state';
 import { checkTls } from './lib/tls-check';
 import { describeError } from './lib/errors';
 import { within } from './lib/within';
-import type { KafkaConfigNode, UserHooks, Credentials } from './kafka-config-api';
+import type { KafkaConfigNode, UserHooks } from './kafka-config-api';
 
 const CLOSE_BUDGET_MS = 5000;
 

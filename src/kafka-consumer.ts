@@ -10,7 +10,7 @@ import type { KafkaConfigNode } from './kafka-config-api';
 import { OffsetTracker } from './lib/offset-tracker';
 import { parseTopics, resolveTopics, sameTopics, hasPatterns } from './lib/topics';
 import type { TopicProblem } from './lib/topics';
-import { recordToMessage, ackCoordinates } from './lib/consumer-output';
+import { recordToMessage, ackFor } from './lib/consumer-output';
 import type { PayloadFormat } from './lib/consumer-output';
 import { describeError } from './lib/errors';
 import { statusView, retryDelay } from './lib/connection-state';
@@ -190,7 +190,7 @@ export = function (RED: NodeAPI): void {
 
         // ---- deliveries ---------------------------------------------------------
         function emit(d: Delivery): void {
-            const { msg, parseError } = recordToMessage(d.record, format);
+            const { msg, parseError } = recordToMessage(d.record, format, node.id);
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: d.record.topic, partition: d.record.partition, offset: d.record.offset, error: parseError }));
             }
@@ -454,7 +454,7 @@ export = function (RED: NodeAPI): void {
                 done();
                 return;
             }
-            const c = flowAck ? ackCoordinates(msg.attribute) : null;
+            const c = flowAck ? ackFor(msg as { _kafka?: unknown; attribute?: unknown }, node.id) : null;
             if (c) {
                 const m = ownerOf(c);
                 const d = m?.tracker.get(c.topic, c.partition, c.offset);

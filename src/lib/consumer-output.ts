@@ -22,6 +22,19 @@ export interface ConsumerMessage {
     key: Buffer | string | null;
     headers: Record<string, string | string[]>;
     timestamp: number;
+    /**
+     * The receipt: which consumer node emitted which record. Nodes downstream may
+     * rewrite msg.attribute (kafka-publish puts the written record's coordinates
+     * there), so acknowledgements are matched on this property first.
+     */
+    _kafka: Receipt;
+}
+
+export interface Receipt {
+    consumer: string;
+    topic: string;
+    partition: number;
+    offset: number;
 }
 
 export interface OutputResult {
@@ -30,7 +43,7 @@ export interface OutputResult {
     parseError?: string;
 }
 
-export function recordToMessage(r: RecordIn, format: PayloadFormat): OutputResult {
+export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: string): OutputResult {
     let payload: Buffer | string | unknown = r.value;
     let parseError: string | undefined;
     if (format !== 'buffer' && r.value !== null) {
@@ -52,8 +65,25 @@ export function recordToMessage(r: RecordIn, format: PayloadFormat): OutputResul
         key,
         headers: { ...r.headers },
         timestamp: Number(r.timestamp),
+        _kafka: { consumer, topic: r.topic, partition: r.partition, offset: Number(r.offset) },
     };
     return parseError === undefined ? { msg } : { msg, parseError };
+}
+
+/**
+ * The record an acknowledging message refers to: its receipt (msg._kafka) when it
+ * has one, else msg.attribute. Null when it carries none, or when the receipt
+ * names another consumer node.
+ */
+export function ackFor(
+    msg: { _kafka?: unknown; attribute?: unknown },
+    consumer: string,
+): { topic: string; partition: number; offset: string } | null {
+    const receipt = msg._kafka as { consumer?: unknown } | undefined;
+    if (receipt && typeof receipt === 'object') {
+        return receipt.consumer === consumer ? ackCoordinates(receipt) : null;
+    }
+    return ackCoordinates(msg.attribute);
 }
 
 /** Coordinates carried back by an acknowledging message, or null when it carries none. */

@@ -68,9 +68,7 @@ export = function (RED: NodeAPI): void {
             settings,
             tls: tlsOptions,
             log: (level, message) => {
-                if (level === 'error') node.error(message);
-                else if (level === 'warn') node.warn(message);
-                else if (level === 'info') node.log(message);
+                if (level === 'warn') node.warn(message);
                 else if (level === 'debug') node.debug(message);
                 else node.trace(message);
             },

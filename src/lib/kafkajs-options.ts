@@ -12,15 +12,16 @@ export const UNLIMITED_FETCH_BYTES = 2147483647;
 /** kafkajs's numeric log levels. */
 export const KAFKAJS_LOG_LEVEL = { NOTHING: 0, ERROR: 1, WARN: 2, INFO: 4, DEBUG: 5 } as const;
 
-export type NodeLogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+export type NodeLogLevel = 'warn' | 'debug' | 'trace';
 
 /**
- * Where a kafkajs log line goes in Node-RED's log. kafkajs's INFO lines are
- * routine (joins, starts), so they go to debug to keep the info log readable.
+ * Where a kafkajs log line goes in Node-RED's log. kafkajs logs at ERROR what it
+ * then retries itself (a coordinator moving, a broker restarting); the nodes report
+ * real failures with node.error (status, Catch), so kafkajs's errors are warnings
+ * here. Its INFO lines are routine (joins, starts) and go to debug.
  */
 export function nodeLogLevel(kafkajsLevel: number): NodeLogLevel {
-    if (kafkajsLevel <= KAFKAJS_LOG_LEVEL.ERROR) return 'error';
-    if (kafkajsLevel === KAFKAJS_LOG_LEVEL.WARN) return 'warn';
+    if (kafkajsLevel <= KAFKAJS_LOG_LEVEL.WARN) return 'warn';
     if (kafkajsLevel === KAFKAJS_LOG_LEVEL.INFO) return 'debug';
     return 'trace';
 }

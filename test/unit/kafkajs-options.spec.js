@@ -107,7 +107,7 @@ describe('kafkajs-options: producer', function () {
 });
 
 describe('kafkajs-options: log levels', function () {
-    const cases = [[0, 'error'], [1, 'error'], [2, 'warn'], [4, 'debug'], [5, 'trace']];
+    const cases = [[1, 'warn'], [2, 'warn'], [4, 'debug'], [5, 'trace']];
     for (const [level, expected] of cases) {
         it(`kafkajs level ${level} -> ${expected}`, function () { assert.strictEqual(nodeLogLevel(level), expected); });
     }

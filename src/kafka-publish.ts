@@ -7,7 +7,7 @@ import type { NodeAPI, Node, NodeDef, NodeMessage } from 'node-red';
 import type { KafkaConfigNode } from './kafka-config-api';
 import { readInput } from './lib/publish-input';
 import type { PublishFields } from './lib/publish-input';
-import { Publisher, PlacementProblem } from './lib/publisher';
+import { Publisher, PlacementProblem, UnknownTopicError } from './lib/publisher';
 import { ParamError, toMsgError } from './lib/errors';
 import type { MsgError } from './lib/errors';
 import type { Problem } from './lib/settings';
@@ -42,7 +42,8 @@ export = function (RED: NodeAPI): void {
         const config = RED.nodes.getNode(def.config) as KafkaConfigNode | null;
 
         const fail = (msg: PublishMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, err: unknown): void => {
-            msg.error = toMsgError(err);
+            // A missing topic has a sentence of its own; other failures are described from the error.
+            msg.error = err instanceof UnknownTopicError ? { Code: 'CORE:RUNTIME', Description: err.message } : toMsgError(err);
             send(msg);
             done(err instanceof Error ? err : new Error(msg.error.Description));
         };
@@ -61,7 +62,7 @@ export = function (RED: NodeAPI): void {
                     settings: config.settings.producer,
                     producer: () => config.producer(),
                     partitionsFor: (topic) => (config.client
-                        ? config.client.partitionsFor(topic)
+                        ? config.client.partitionsFor(topic, { autoCreate: true })
                         : Promise.reject(new Error(config.problems.map(config.describeProblem).join(' ')))),
                     unknownTopic: (topic) => t('errors.unknown-topic', { topic }),
                 }),
@@ -119,12 +120,14 @@ export = function (RED: NodeAPI): void {
                 fail(msg, send, done, new ParamError(describe(read.problem)));
                 return;
             }
-            publisher.publish(read.record).then((written) => {
-                msg.attribute = written;
-                if (lastError) { lastError = null; render(); }
-                send(msg);
-                done();
-            }, (err: unknown) => {
+            publisher.publish(read.record, (err, written) => {
+                if (!err) {
+                    msg.attribute = written;
+                    if (lastError) { lastError = null; render(); }
+                    send(msg);
+                    done();
+                    return;
+                }
                 const e = err instanceof PlacementProblem ? new ParamError(describe(err.problem)) : err;
                 if (!(e instanceof ParamError)) {
                     lastError = 'CORE:RUNTIME';

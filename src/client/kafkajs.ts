@@ -1,6 +1,6 @@
 // The kafkajs implementation of the client seam.
-import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes } from 'kafkajs';
-import type { Admin, Producer, logCreator } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes, Partitioners } from 'kafkajs';
+import type { Admin, Producer, Message, logCreator } from 'kafkajs';
 import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
 import type { ConsumerClient, ConsumerOptions } from './consumer-types';
@@ -19,11 +19,25 @@ function makeLogCreator(sink: LogSink): logCreator {
     };
 }
 
+/** How long a topic the cluster auto-creates is waited for. */
+const AUTO_CREATE_WAIT_MS = 5000;
+
+/** True when the error, or one it wraps (kafkajs's retry errors keep the last as `cause`), has this protocol type. */
+function causedBy(err: unknown, type: string): boolean {
+    let e = err as { type?: string; cause?: unknown } | undefined;
+    for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
+        if (e.type === type) return true;
+    }
+    return false;
+}
+
 class KafkajsProducer implements ProducerClient {
     private readonly producer: Producer;
 
     constructor(kafka: Kafka, init: ClientInit) {
-        this.producer = kafka.producer(producerConfig(init.settings.producer));
+        // Every record arrives with its partition chosen (lib/partitioner); naming the
+        // partitioner also keeps kafkajs from warning about its v2 default change.
+        this.producer = kafka.producer({ ...producerConfig(init.settings.producer), createPartitioner: Partitioners.DefaultPartitioner });
     }
 
     connect(): Promise<void> {
@@ -39,16 +53,9 @@ class KafkajsProducer implements ProducerClient {
             acks: options.acks,
             timeout: options.timeout,
             compression: compressionCode(options.compression) as CompressionTypes,
-            topicMessages: batches.map((b) => ({
-                topic: b.topic,
-                messages: b.records.map((r) => ({
-                    partition: r.partition,
-                    key: r.key,
-                    value: r.value,
-                    headers: r.headers,
-                    timestamp: r.timestamp,
-                })),
-            })),
+            // The records are kafkajs messages as they are (partition, key, value, headers,
+            // timestamp): handed over without another per-record copy.
+            topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records as Message[] })),
         });
         return result.map((r) => ({
             topic: r.topicName,
@@ -68,6 +75,7 @@ export class KafkajsClient implements KafkaClient {
     readonly kafka: Kafka;
     private admin: Admin | null = null;
     private adminConnecting: Promise<void> | null = null;
+    private loader: Promise<Producer> | null = null;
 
     constructor(private readonly init: ClientInit) {
         const { settings, tls, log } = init;
@@ -117,7 +125,10 @@ export class KafkajsClient implements KafkaClient {
 
     async disconnect(): Promise<void> {
         const admin = this.admin;
+        const loader = this.loader;
         this.admin = null;
+        this.loader = null;
+        if (loader) await loader.then((p) => p.disconnect(), () => undefined).catch(() => undefined);
         if (admin) await admin.disconnect();
     }
 
@@ -128,16 +139,70 @@ export class KafkajsClient implements KafkaClient {
         return this.admin!;
     }
 
-    async partitionsFor(topic: string): Promise<number[] | null> {
+    async partitionsFor(topic: string, options: { autoCreate?: boolean } = {}): Promise<number[] | null> {
+        const found = await this.readPartitions(topic);
+        if (found || !options.autoCreate || !producerConfig(this.init.settings.producer).allowAutoTopicCreation) return found;
+        // A cluster that says it never creates topics is not asked (and not waited for).
+        if (await this.brokerConfig('auto.create.topics.enable') === 'false') return null;
+        // The admin's metadata requests never create topics; a producer's may. An empty
+        // send loads the topic's metadata as sending does, and a cluster with
+        // auto.create.topics.enable creates the topic then. Its first answer is still
+        // "unknown topic" (the creation is under way), so it is asked again, briefly,
+        // until the topic is there; a cluster that refuses (a clashing name, no right
+        // to create topics) keeps answering "unknown".
+        const deadline = Date.now() + AUTO_CREATE_WAIT_MS;
+        for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+            try {
+                await (await this.topicLoader()).sendBatch({ topicMessages: [{ topic, messages: [] }] });
+                return await this.readPartitions(topic);
+            } catch (err) {
+                if (!causedBy(err, 'UNKNOWN_TOPIC_OR_PARTITION')) throw err;
+            }
+            if (Date.now() + wait > deadline) return null;
+            await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+    }
+
+    /** A broker setting as the first broker reports it, or null when it cannot be read (e.g. no right to). */
+    private async brokerConfig(name: string): Promise<string | null> {
+        try {
+            const admin = await this.connectedAdmin();
+            const nodeId = (await admin.describeCluster()).brokers[0]?.nodeId;
+            if (nodeId === undefined) return null;
+            const res = await admin.describeConfigs({
+                includeSynonyms: false,
+                resources: [{ type: ConfigResourceTypes.BROKER, name: String(nodeId), configNames: [name] }],
+            });
+            return res.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue ?? null;
+        } catch {
+            return null;
+        }
+    }
+
+    private async readPartitions(topic: string): Promise<number[] | null> {
         const admin = await this.connectedAdmin();
         try {
             const md = await admin.fetchTopicMetadata({ topics: [topic] });
             const t = md.topics.find((x) => x.name === topic);
-            return t ? t.partitions.map((p) => p.partitionId).sort((a, b) => a - b) : null;
+            return t && t.partitions.length ? t.partitions.map((p) => p.partitionId).sort((a, b) => a - b) : null;
         } catch (err) {
             if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return null;
             throw err;
         }
+    }
+
+    /** A producer used only to load topic metadata with auto-creation allowed; made when first needed. */
+    private topicLoader(): Promise<Producer> {
+        if (!this.loader) {
+            const producer = this.kafka.producer({
+                allowAutoTopicCreation: true, retry: { retries: 0 }, createPartitioner: Partitioners.DefaultPartitioner,
+            });
+            this.loader = producer.connect().then(() => producer, (err: unknown) => {
+                this.loader = null;
+                throw err;
+            });
+        }
+        return this.loader;
     }
 
     async listTopics(): Promise<string[]> {

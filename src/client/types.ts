@@ -73,8 +73,13 @@ export interface KafkaClient {
     /** Connects the admin connection: proves the cluster is reachable and the credentials are accepted. */
     connect(): Promise<ClusterInfo>;
     disconnect(): Promise<void>;
-    /** Partition ids of a topic, or null when the topic does not exist. */
-    partitionsFor(topic: string): Promise<number[] | null>;
+    /**
+     * Partition ids of a topic, or null when the topic does not exist. With `autoCreate`
+     * a missing topic is asked for the way a producer asks (a metadata request that
+     * allows auto-creation, when the producer settings allow it): a cluster with
+     * auto.create.topics.enable creates it; null when it still does not exist.
+     */
+    partitionsFor(topic: string, options?: { autoCreate?: boolean }): Promise<number[] | null>;
     listTopics(): Promise<string[]>;
     createProducer(): ProducerClient;
     /** A consumer-group member (see ./consumer-types.ts). */

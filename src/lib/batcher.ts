@@ -40,14 +40,25 @@ export const realClock: Clock = {
 /** Sends one request's messages; a rejection is the caller's to report (the batcher carries on). */
 export type Dispatch<T> = (batch: T[]) => Promise<void>;
 
-const tpKey = (q: Queued): string => `${q.partition}\u0000${q.topic}`;
+/** Bytes per topic-partition: topic -> bytes by partition number (no key string built per message). */
+type PartitionBytes = Map<string, number[]>;
+
+function addBytes(m: PartitionBytes, q: Queued, bytes: number): number {
+    let list = m.get(q.topic);
+    if (!list) m.set(q.topic, list = []);
+    const now = (list[q.partition] ?? 0) + bytes;
+    list[q.partition] = now;
+    return now;
+}
 
 export class Batcher<T extends Queued> {
     private queue: T[] = [];
     private head = 0;
     private queuedBytes = 0;
     /** queued bytes per topic-partition: a partition past maxBatchBytes needs more than one request */
-    private readonly partitionBytes = new Map<string, number>();
+    private partitionBytes: PartitionBytes = new Map();
+    /** some partition holds maxBatchBytes or more */
+    private partitionFull = false;
     private timer: unknown = null;
     private timerExpired = false;
     private draining = 0;
@@ -78,8 +89,7 @@ export class Batcher<T extends Queued> {
         const wasEmpty = this.queued === 0;
         this.queue.push(item);
         this.queuedBytes += item.size;
-        const k = tpKey(item);
-        this.partitionBytes.set(k, (this.partitionBytes.get(k) ?? 0) + item.size);
+        if (addBytes(this.partitionBytes, item, item.size) >= this.settings.maxBatchBytes) this.partitionFull = true;
         if (wasEmpty && this.settings.flushFrequency > 0) this.startTimer();
         this.pump();
     }
@@ -112,8 +122,7 @@ export class Batcher<T extends Queued> {
         const s = this.settings;
         if (s.flushMaxMessages > 0 && this.queued >= s.flushMaxMessages) return true;
         if (this.queuedBytes >= s.maxRequestBytes) return true;
-        for (const bytes of this.partitionBytes.values()) if (bytes >= s.maxBatchBytes) return true;
-        return false;
+        return this.partitionFull;
     }
 
     private ready(): boolean {
@@ -129,17 +138,16 @@ export class Batcher<T extends Queued> {
     private take(): T[] {
         const s = this.settings;
         const limit = s.flushMaxMessages > 0 ? s.flushMaxMessages : Infinity;
-        const batchBytes = new Map<string, number>();
+        const batchBytes: PartitionBytes = new Map();
         let total = 0;
         let end = this.head;
         while (end < this.queue.length && end - this.head < limit) {
             const item = this.queue[end];
-            const k = tpKey(item);
-            const inPartition = batchBytes.get(k) ?? 0;
+            const inPartition = batchBytes.get(item.topic)?.[item.partition] ?? 0;
             // A message always goes when the request or its partition would otherwise be empty.
             if (inPartition > 0 && inPartition + item.size > s.maxBatchBytes) break;
             if (total > 0 && total + item.size > s.maxRequestBytes) break;
-            batchBytes.set(k, inPartition + item.size);
+            addBytes(batchBytes, item, item.size);
             total += item.size;
             end++;
         }
@@ -153,10 +161,16 @@ export class Batcher<T extends Queued> {
             this.head = 0;
         }
         this.queuedBytes -= total;
-        for (const [k, bytes] of batchBytes) {
-            const left = (this.partitionBytes.get(k) ?? 0) - bytes;
-            if (left > 0) this.partitionBytes.set(k, left);
-            else this.partitionBytes.delete(k);
+        this.partitionFull = false;
+        for (const [topic, taken] of batchBytes) {
+            const left = this.partitionBytes.get(topic)!;
+            let any = false;
+            for (let p = 0; p < taken.length; p++) if (taken[p]) left[p] = Math.max(0, left[p] - taken[p]);
+            for (const bytes of left) if (bytes) any = true;
+            if (!any) this.partitionBytes.delete(topic);
+        }
+        for (const list of this.partitionBytes.values()) {
+            for (const bytes of list) if (bytes && bytes >= s.maxBatchBytes) this.partitionFull = true;
         }
         return batch;
     }

@@ -60,12 +60,21 @@ function toBytes(v: unknown): Buffer | undefined {
     return json === undefined ? undefined : Buffer.from(json, 'utf8');
 }
 
+/** Kafka's rule for topic names: 1-249 of a-z A-Z 0-9 . _ - and not "." or "..". */
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export function legalTopic(topic: string): boolean {
+    return LEGAL_TOPIC.test(topic) && topic !== '.' && topic !== '..';
+}
+
 export function readTopic(fields: PublishFields, msg: Record<string, unknown>): string | Problem {
     const own = typeof fields.topic === 'string' ? fields.topic.trim() : '';
-    if (own) return own;
     const t = msg.topic;
-    if (typeof t === 'string' && t.trim()) return t.trim();
-    return { key: 'no-topic' };
+    const topic = own || (typeof t === 'string' ? t.trim() : '');
+    if (!topic) return { key: 'no-topic' };
+    // Checked here, not by the broker: an illegal name is the message's fault, not the cluster's.
+    if (!legalTopic(topic)) return { key: 'bad-topic', params: { topic: topic.length > 60 ? `${topic.slice(0, 57)}...` : topic } };
+    return topic;
 }
 
 export function readPartition(fields: PublishFields, msg: Record<string, unknown>): number | null | Problem {

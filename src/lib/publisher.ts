@@ -2,7 +2,7 @@
 // when it is queued, batches records (./batcher), sends each batch as one produce
 // round and gives every record its own offset: the partition's base offset from
 // the broker plus the record's place among that partition's records in the request.
-import type { ProducerClient, SendOptions, TopicRecords, OutgoingRecord } from '../client/types';
+import type { ProducerClient, SendOptions, TopicRecords, OutgoingRecord, PartitionWriteResult } from '../client/types';
 import type { ProducerSettings } from './settings';
 import { acksValue } from './kafkajs-options';
 import { Batcher, realClock } from './batcher';
@@ -47,10 +47,24 @@ export interface PublisherInit {
     metadataMaxAgeMs?: number;
 }
 
+/** Told once per record: where it was written, or why not. */
+export type Written = (err: unknown, written?: WrittenRecord) => void;
+
+/** A queued record, with the record handed to the client as it will go (built once, not copied again). */
 interface Pending extends Queued {
-    record: PublishRecord;
-    resolve: (w: WrittenRecord) => void;
-    reject: (err: unknown) => void;
+    message: OutgoingRecord;
+    /** the record's place among its partition's records in its request */
+    index: number;
+    cb: Written;
+}
+
+/** One record's answer; a listener that throws does not keep the others from theirs. */
+function answer(cb: Written, err: unknown, written?: WrittenRecord): void {
+    try {
+        cb(err, written);
+    } catch {
+        // the listener's own failure is its own to report
+    }
 }
 
 /** Kafka's default socket.request.max.bytes is 100 MiB; stay well under it. */
@@ -85,15 +99,16 @@ export class Publisher {
         return this.batcher.queued;
     }
 
-    /** Queues a record; resolves with where it was written once the broker acknowledged it. */
-    publish(record: PublishRecord): Promise<WrittenRecord> {
+    /** Queues a record; `cb` is told where it was written once the broker acknowledged it. */
+    publish(record: PublishRecord, cb: Written): void {
         const cached = this.partitions.get(record.topic);
         // The synchronous path keeps arrival order when the partition list is known.
         if (cached && Date.now() - cached.at < this.maxAge &&
             (record.partition === null || cached.ids.includes(record.partition))) {
-            return this.enqueue(record, cached.ids);
+            this.enqueue(record, cached.ids, cb);
+            return;
         }
-        return this.lookup(record.topic).then(async (ids) => {
+        this.lookup(record.topic).then((ids) => {
             if (!ids) throw new UnknownTopicError(this.init.unknownTopic(record.topic));
             if (record.partition !== null && !ids.includes(record.partition)) {
                 throw new PlacementProblem({
@@ -101,8 +116,8 @@ export class Publisher {
                     params: { partition: record.partition, topic: record.topic, count: ids.length },
                 });
             }
-            return this.enqueue(record, ids);
-        });
+            this.enqueue(record, ids, cb);
+        }).catch((err: unknown) => answer(cb, err));
     }
 
     /** Sends everything queued and waits for the answers. */
@@ -110,11 +125,14 @@ export class Publisher {
         return this.batcher.drain();
     }
 
-    private enqueue(record: PublishRecord, ids: number[]): Promise<WrittenRecord> {
+    private enqueue(record: PublishRecord, ids: number[], cb: Written): void {
         const partition = record.partition ?? choosePartition(record.topic, record.key, ids, this.roundRobin);
-        return new Promise<WrittenRecord>((resolve, reject) => {
-            this.batcher.add({ topic: record.topic, partition, size: record.size, record, resolve, reject });
-        });
+        // Only the fields the client reads, and headers only when there are some: the
+        // client copies each record's own properties once more while encoding it.
+        const message: OutgoingRecord = record.headers
+            ? { partition, key: record.key, value: record.value, headers: record.headers as OutgoingRecord['headers'] }
+            : { partition, key: record.key, value: record.value };
+        this.batcher.add({ topic: record.topic, partition, size: record.size, message, index: 0, cb });
     }
 
     /** Reads a topic's partitions again (one read per topic at a time). */
@@ -132,32 +150,23 @@ export class Publisher {
     }
 
     private async send(batch: Pending[]): Promise<void> {
-        // Group by topic, keeping each partition's records in queue order.
-        const topics = new Map<string, OutgoingRecord[]>();
-        const index: number[] = [];
-        const perPartition = new Map<string, number>();
-        for (const item of batch) {
-            const r = item.record;
-            let records = topics.get(item.topic);
-            if (!records) topics.set(item.topic, records = []);
-            records.push({ partition: item.partition, key: r.key, value: r.value, headers: r.headers as OutgoingRecord['headers'] });
-            const k = `${item.partition}\u0000${item.topic}`;
-            const i = perPartition.get(k) ?? 0;
-            perPartition.set(k, i + 1);
-            index.push(i);
+        // Group by topic, keeping each partition's records in queue order, and note
+        // each record's place among its partition's records in the request.
+        const topics = new Map<string, { records: OutgoingRecord[]; counts: number[] }>();
+        for (let n = 0; n < batch.length; n++) {
+            const item = batch[n];
+            let t = topics.get(item.topic);
+            if (!t) topics.set(item.topic, t = { records: [], counts: [] });
+            t.records.push(item.message);
+            item.index = t.counts[item.partition] ?? 0;
+            t.counts[item.partition] = item.index + 1;
         }
-        const request: TopicRecords[] = [...topics].map(([topic, records]) => ({ topic, records }));
+        const request: TopicRecords[] = [];
+        for (const [topic, t] of topics) request.push({ topic, records: t.records });
+        let results: PartitionWriteResult[];
         try {
             const producer = await this.init.producer();
-            const results = await producer.send(request, this.options);
-            const base = new Map<string, string>();
-            for (const r of results) base.set(`${r.partition}\u0000${r.topic}`, r.baseOffset);
-            batch.forEach((item, n) => {
-                const b = base.get(`${item.partition}\u0000${item.topic}`);
-                const offset = this.options.acks === 0 || b === undefined || b === '-1' ? -1 : Number(BigInt(b) + BigInt(index[n]));
-                item.resolve({ topic: item.topic, partition: item.partition, offset });
-            });
-            this.written += batch.length;
+            results = await producer.send(request, this.options);
         } catch (err) {
             // A topic that lost or changed partitions is read again before its next record.
             if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ||
@@ -165,7 +174,25 @@ export class Publisher {
                 for (const t of topics.keys()) this.partitions.delete(t);
             }
             this.failed += batch.length;
-            for (const item of batch) item.reject(err);
+            for (let n = 0; n < batch.length; n++) answer(batch[n].cb, err);
+            return;
+        }
+        // Each partition's base offset, read once per partition rather than per record.
+        const bases = new Map<string, (number | bigint | undefined)[]>();
+        for (const r of results) {
+            let list = bases.get(r.topic);
+            if (!list) bases.set(r.topic, list = []);
+            if (this.options.acks !== 0 && r.baseOffset !== '-1') {
+                const big = BigInt(r.baseOffset);
+                list[r.partition] = big <= BigInt(Number.MAX_SAFE_INTEGER) - BigInt(batch.length) ? Number(big) : big;
+            }
+        }
+        this.written += batch.length;
+        for (let n = 0; n < batch.length; n++) {
+            const item = batch[n];
+            const base = bases.get(item.topic)?.[item.partition];
+            const offset = base === undefined ? -1 : typeof base === 'number' ? base + item.index : Number(base + BigInt(item.index));
+            answer(item.cb, null, { topic: item.topic, partition: item.partition, offset });
         }
     }
 }

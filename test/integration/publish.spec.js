@@ -5,7 +5,8 @@
  * the next message goes through; acks None / Leader / All, idempotence, compression.
  */
 const should = require('should');
-const { helper, unique, kafka, createTopic, readBack, waitFor } = require('./support');
+const { ConfigResourceTypes } = require('kafkajs');
+const { helper, unique, kafka, withAdmin, createTopic, readBack, waitFor } = require('./support');
 const { loadPublish } = require('./publish-harness');
 
 /** Records read back, by offset, for one partition. */
@@ -125,6 +126,7 @@ describe('kafka-publish (real broker)', function () {
             const h = await loadPublish({ maxMessageBytes: 1000 }, {});
             const cases = [
                 [{ payload: 'x' }, /topic/i],
+                [{ payload: 'x', topic: 'a/b' }, /topic name "a\/b" is not allowed/],
                 [{ payload: 'x', topic, headers: '[1,2]' }, /JSON object/],
                 [{ payload: 'x', topic, headers: '{broken' }, /not valid JSON/],
                 [{ payload: 'x', topic, partition: 1.5 }, /whole number/],
@@ -150,14 +152,53 @@ describe('kafka-publish (real broker)', function () {
             h.caughtMsgs.length.should.equal(cases.length);
         });
 
-        it('a topic the cluster does not have gives CORE:RUNTIME, then a good one goes through', async function () {
-            const topic = await createTopic(unique('pub-good'), 1);
+        it('a topic the cluster does not have is created by it when its auto.create.topics.enable is on, else CORE:RUNTIME', async function () {
+            const topic = unique('pub-auto');
+            const { auto, partitions } = await withAdmin(async (admin) => {
+                const res = await admin.describeConfigs({
+                    includeSynonyms: false,
+                    resources: [{ type: ConfigResourceTypes.BROKER, name: String((await admin.describeCluster()).brokers[0].nodeId) }],
+                });
+                const value = (name) => res.resources[0].configEntries.find((e) => e.configName === name).configValue;
+                (await admin.listTopics()).should.not.containEql(topic);
+                return { auto: value('auto.create.topics.enable') === 'true', partitions: Number(value('num.partitions')) };
+            });
             const h = await loadPublish({}, {});
-            const o = await h.send({ payload: 'x', topic: unique('pub-missing').replace(/-/g, '.') + '..nope' });
-            o.error.Code.should.equal('CORE:RUNTIME');
-            o.error.Description.should.match(/does not exist/i);
+            const first = await h.send({ payload: 'one', topic });
+            if (!auto) {
+                first.error.Code.should.equal('CORE:RUNTIME');
+                first.error.Description.should.match(/^The topic "[^"]+" does not exist on the cluster, and the cluster did not create it/);
+                return;
+            }
+            should(first.error).be.undefined();
+            first.attribute.topic.should.equal(topic);
+            first.attribute.offset.should.equal(0);
+            first.attribute.partition.should.be.within(0, partitions - 1);
+            const second = await h.send({ payload: 'two', topic, partition: first.attribute.partition });
+            second.attribute.should.deepEqual({ topic, partition: first.attribute.partition, offset: 1 });
+            (await readBack(topic, 2)).map((r) => r.value.toString()).should.deepEqual(['one', 'two']);
+            await waitFor(() => h.completedMsgs.length === 2, 'both at the Complete node', 5000);
+            h.caughtMsgs.length.should.equal(0);
+        });
+
+        it('a topic the cluster refuses to create gives CORE:RUNTIME, then a good one goes through', async function () {
+            // Kafka refuses a name that differs from an existing topic's only by '.' against '_'.
+            const base = unique('pub.clash').replace(/-/g, '.');
+            await createTopic(base, 1);
+            const good = await createTopic(unique('pub-good'), 1);
+            const h = await loadPublish({}, {});
+            const clash = base.replace(/\./g, '_');
+            const o = await h.send({ payload: 'x', topic: clash });
+            should(o.attribute).be.undefined();
+            o.error.should.deepEqual({
+                Code: 'CORE:RUNTIME',
+                Description: `The topic "${clash}" does not exist on the cluster, and the cluster did not create it ` +
+                    '(its auto.create.topics.enable is off, the name clashes with an existing topic, or this client may not create topics): ' +
+                    'create the topic first, or write to an existing one.',
+            });
+            (await withAdmin((admin) => admin.listTopics())).should.not.containEql(clash);
             await waitFor(() => h.caughtMsgs.length === 1, 'the failure at the Catch node', 5000);
-            (await h.send({ payload: 'y', topic })).attribute.offset.should.equal(0);
+            (await h.send({ payload: 'y', topic: good })).attribute.offset.should.equal(0);
         });
 
         it('an unreachable cluster gives CORE:RUNTIME saying so', async function () {

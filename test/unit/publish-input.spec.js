@@ -72,6 +72,10 @@ describe('publish input', function () {
         const table = [
             ['no topic', {}, { payload: 'x' }, 'no-topic'],
             ['a topic that is not a string', {}, { payload: 'x', topic: 5 }, 'no-topic'],
+            ['a topic name with a slash', {}, { payload: 'x', topic: 'a/b' }, 'bad-topic'],
+            ['a topic name with a space inside', { topic: 'a b' }, { payload: 'x' }, 'bad-topic'],
+            ['the topic name ".."', {}, { payload: 'x', topic: '..' }, 'bad-topic'],
+            ['a topic name of 250 characters', {}, { payload: 'x', topic: 't'.repeat(250) }, 'bad-topic'],
             ['a partition that is not an integer', { topic: 't' }, { payload: 'x', partition: 1.5 }, 'bad-partition'],
             ['a negative partition', { topic: 't' }, { payload: 'x', partition: -1 }, 'bad-partition'],
             ['a partition field that is not a number', { topic: 't', partition: 'two' }, { payload: 'x' }, 'bad-partition'],
@@ -85,6 +89,15 @@ describe('publish input', function () {
                 read(fields, msg).problem.key.should.equal(key);
             });
         }
+        it('legal topic names pass: 249 characters, dots, underscores, dashes', function () {
+            read({}, { payload: 'x', topic: 't'.repeat(249) }).record.topic.should.equal('t'.repeat(249));
+            read({}, { payload: 'x', topic: 'a.b_c-D9' }).record.topic.should.equal('a.b_c-D9');
+            read({}, { payload: 'x', topic: '...' }).record.topic.should.equal('...');
+        });
+        it('names the bad topic, shortened when long', function () {
+            read({}, { payload: 'x', topic: 'a/b' }).problem.params.topic.should.equal('a/b');
+            read({}, { payload: 'x', topic: '/'.repeat(300) }).problem.params.topic.should.have.length(60);
+        });
         it('says where bad headers came from', function () {
             read({ topic: 't', headers: '[1]' }, { payload: 'x' }).problem.params.source.should.equal('field');
             read({ topic: 't' }, { payload: 'x', headers: '[1]' }).problem.params.source.should.equal('msg');

@@ -7,7 +7,7 @@
  */
 const assert = require('assert');
 const net = require('net');
-const { helper, env, configFor, waitFor, nodeModules } = require('./support');
+const { helper, env, configFor, waitFor, nodeModules, unloadAndCheckRejections } = require('./support');
 
 /** A minimal user of a kafka-config node: registers on start, deregisters on close. */
 function probeNode(RED) {
@@ -51,15 +51,7 @@ const portOf = (address) => Number(address.split(':').pop());
 
 describe('kafka-config (real broker)', function () {
     this.timeout(60000);
-    const rejections = [];
-    const onRejection = (reason) => rejections.push(reason);
-
-    before(function () { process.on('unhandledRejection', onRejection); });
-    after(function () { process.off('unhandledRejection', onRejection); });
-    afterEach(async function () {
-        await helper.unload();
-        assert.deepStrictEqual(rejections, [], 'no unhandled rejection');
-    });
+    unloadAndCheckRejections();
 
     const listeners = ['plaintext', 'plain', 'scram256', 'scram512', 'ssl', 'mtls', 'scram-ssl'];
     for (const listener of listeners) {

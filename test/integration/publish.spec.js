@@ -6,7 +6,7 @@
  */
 const should = require('should');
 const { ConfigResourceTypes } = require('kafkajs');
-const { helper, unique, kafka, withAdmin, createTopic, readBack, waitFor } = require('./support');
+const { helper, unique, kafka, withAdmin, createTopic, readBack, waitFor, unloadAndCheckRejections } = require('./support');
 const { loadPublish } = require('./publish-harness');
 
 /** Records read back, by offset, for one partition. */
@@ -18,14 +18,7 @@ function byOffset(records) {
 
 describe('kafka-publish (real broker)', function () {
     this.timeout(60000);
-    const rejections = [];
-    const onRejection = (reason) => rejections.push(reason);
-    before(function () { process.on('unhandledRejection', onRejection); });
-    after(function () { process.off('unhandledRejection', onRejection); });
-    afterEach(async function () {
-        await helper.unload();
-        rejections.should.deepEqual([], 'no unhandled promise rejection');
-    });
+    unloadAndCheckRejections();
 
     describe('content', function () {
         it('writes a string, a Buffer byte for byte, a JSON object and a tombstone; attribute is where each landed', async function () {

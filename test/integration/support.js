@@ -180,4 +180,20 @@ function statuses(node) {
     return seen;
 }
 
-module.exports = { helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, createTopic, readBack, configFor, waitFor, statuses };
+/**
+ * Mocha hooks for a describe block: unload the flow after each test and fail the
+ * test if any promise rejection went unhandled while it ran.
+ */
+function unloadAndCheckRejections() {
+    const rejections = [];
+    const onRejection = (reason) => rejections.push(reason);
+    before(function () { process.on('unhandledRejection', onRejection); });
+    after(function () { process.off('unhandledRejection', onRejection); });
+    afterEach(async function () {
+        await helper.unload();
+        const seen = rejections.splice(0);
+        if (seen.length) throw new Error(`unhandled promise rejection: ${seen.map(String).join('; ')}`);
+    });
+}
+
+module.exports = { unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, createTopic, readBack, configFor, waitFor, statuses };

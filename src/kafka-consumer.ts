@@ -75,8 +75,6 @@ function errorText(e: unknown): string {
     return String(e);
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export = function (RED: NodeAPI): void {
     function KafkaConsumer(this: Node, def: ConsumerDef): void {
         RED.nodes.createNode(this, def);
@@ -217,8 +215,13 @@ export = function (RED: NodeAPI): void {
             clearTimer(d);
             if (m.tracker.ack(d.record.topic, d.record.partition, d.record.offset) === undefined) return;
             wake();
+            commitIfNoInterval();
+        }
+
+        /** With commit interval 0, commits as soon as the current burst of acks is over. */
+        function commitIfNoInterval(): void {
             if (settings.commitInterval === 0 && !commitSoon) {
-                commitSoon = setImmediate(() => { commitSoon = null; commitAll(); });
+                commitSoon = setImmediate(() => { commitSoon = null; void commitAll(); });
             }
         }
 
@@ -296,28 +299,56 @@ export = function (RED: NodeAPI): void {
         }
 
         // ---- the batch loop -----------------------------------------------------
-        /** Waits while the flow is full or the node is paused; false when the batch must end. */
+        const full = () => (flowAck && inFlight() >= maxInFlight!) || paused;
+
+        /** Resolves on the next ack/pause/resume (wake), or after `ms`; one timer, cleared. */
+        function nextWake(ms: number): Promise<void> {
+            return new Promise<void>((resolve) => {
+                const waiter = () => { clearTimeout(timer); resolve(); };
+                const timer = setTimeout(() => {
+                    const i = waiters.indexOf(waiter);
+                    if (i >= 0) waiters.splice(i, 1);
+                    resolve();
+                }, ms);
+                waiters.push(waiter);
+            });
+        }
+
+        /**
+         * Waits while the flow is full or the node is paused; false when the batch must end.
+         * Once full, it waits until a quarter of maxInFlight is free, so the flow is refilled
+         * in runs rather than one record per acknowledgement. Heartbeats go on meanwhile.
+         */
         async function waitForCapacity(control: BatchControl): Promise<boolean> {
-            while ((flowAck && inFlight() >= maxInFlight!) || paused) {
+            const low = maxInFlight! - Math.max(1, Math.floor(maxInFlight! / 4));
+            const beatEvery = Math.min(WAIT_SLICE_MS, settings.heartbeatInterval);
+            let beat = Date.now();
+            while ((flowAck && inFlight() > low) || paused) {
                 if (closing || !control.isActive()) return false;
-                await Promise.race([new Promise<void>((r) => waiters.push(r)), sleep(WAIT_SLICE_MS)]);
+                await nextWake(beatEvery);
                 if (closing || !control.isActive()) return false;
-                await control.heartbeat();
+                if (Date.now() - beat >= beatEvery) {
+                    await control.heartbeat();
+                    beat = Date.now();
+                }
             }
             return !closing && control.isActive();
         }
 
         async function onBatch(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl): Promise<void> {
+            if (m.client !== c || closing || !control.isActive()) return;
             for (const record of records) {
-                if (m.client !== c || !(await waitForCapacity(control)) || m.client !== c) return;
-                if (flowAck) {
-                    const d: Delivery = { record, attempts: 0, timer: null };
-                    if (m.tracker.deliver(record.topic, record.partition, record.offset, d) === 'new') emit(d);
-                } else {
-                    emit({ record, attempts: 0, timer: null });
+                // Nothing here awaits unless the flow is full: the batch state cannot change in between.
+                if (full() && (!(await waitForCapacity(control)) || m.client !== c)) return;
+                const d: Delivery = { record, attempts: 0, timer: null };
+                if (m.tracker.deliver(record.topic, record.partition, record.offset, d) === 'new') {
+                    emit(d);
+                    // Immediate mode: consumed as soon as it is emitted; committed by the timer.
+                    if (!flowAck) m.tracker.ack(record.topic, record.partition, record.offset);
                 }
                 control.resolveOffset(record.offset);
             }
+            if (!flowAck) commitIfNoInterval();
         }
 
         function onAssignment(m: Member, c: ConsumerClient, assignment: PartitionAssignment[]): void {
@@ -374,7 +405,9 @@ export = function (RED: NodeAPI): void {
                 settings,
                 topics: topicsNow,
                 fromBeginning: settings.initialOffset === 'oldest',
-                autoCommit: !flowAck,
+                // kafkajs's own auto-commit commits after every batch whatever the interval;
+                // the node commits in both ack modes, every commit interval.
+                autoCommit: false,
                 onBatch: (records, control) => onBatch(m, c, records, control),
                 onAssignment: (a) => onAssignment(m, c, a),
                 onCrash: (err) => memberFailed(m, c, err),
@@ -398,7 +431,7 @@ export = function (RED: NodeAPI): void {
                 dropDeliveries(m);
                 return;
             }
-            if (flowAck) await commitMember(m);
+            await commitMember(m);
             m.client = null;
             dropDeliveries(m);
             await c.stop().catch((err: unknown) => node.debug(describeError(err)));
@@ -479,7 +512,7 @@ export = function (RED: NodeAPI): void {
         });
 
         // ---- start ----------------------------------------------------------------
-        if (flowAck && settings.commitInterval > 0) {
+        if (settings.commitInterval > 0) {
             commitTimer = setInterval(() => void commitAll(), settings.commitInterval);
         }
         updateStatus();

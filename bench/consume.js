@@ -1,0 +1,302 @@
+'use strict';
+/*
+ * kafka-consumer against raw kafkajs, on one broker in one run.
+ *
+ *   npm run bench:consume                    starts a broker (scripts/kafka/broker.js)
+ *   KAFKA_BROKERS=host:port npm run bench:consume
+ *   BENCH_RECORDS=100000 BENCH_RATE=500 BENCH_LATENCY_SECS=20 BENCH_SLOW_SECS=30 ...
+ *   BENCH_ROUNDS=3   each throughput phase runs this often; the median is printed
+ *   BENCH_ONLY=raw,immediate,after-flow,latency,slow   a subset of the phases (for profiling)
+ *
+ * A 4-partition topic is pre-filled with BENCH_RECORDS records of 1 KiB, then read
+ * from the beginning with a fresh group each time:
+ *   raw         kafkajs consumer, eachBatch, counting records
+ *   immediate   kafka-consumer (ack mode immediate) into a helper node that counts
+ *   after-flow  kafka-consumer (ack mode after flow) into the counting node, a Complete
+ *               node on it wired back into the consumer
+ * Records/s are taken from the first record to the last (the group join is not
+ * counted). Then:
+ *   latency     a producer in this process writes BENCH_RATE records/s for
+ *               BENCH_LATENCY_SECS to another topic; latency = arrival in the flow
+ *               (after-flow mode) minus the record's timestamp (set at send)
+ *   slow flow   after-flow mode, maxInFlight 100, into a delay node letting one record
+ *               through every 10 ms (Complete on it wired back), for BENCH_SLOW_SECS;
+ *               RSS sampled every second against the RSS at the start
+ * The helper's sinon spies on Node.prototype (which record every send and keep every
+ * message alive) are removed after loading, as in bench/publish.js.
+ * Targets: immediate >= 70% of raw; after-flow >= 50% of raw; RSS flat with a slow flow.
+ */
+const path = require('path');
+const crypto = require('crypto');
+const { types } = require('util');
+const v8 = require('v8');
+const vm = require('vm');
+const { Kafka, logLevel } = require('kafkajs');
+const helper = require('node-red-node-test-helper');
+
+const ROOT = path.join(__dirname, '..');
+const N = Number(process.env.BENCH_RECORDS || 100000);
+const PARTITIONS = 4;
+const RATE = Number(process.env.BENCH_RATE || 500);
+const LATENCY_SECS = Number(process.env.BENCH_LATENCY_SECS || 20);
+const SLOW_SECS = Number(process.env.BENCH_SLOW_SECS || 30);
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
+const runs = (phase) => !ONLY || ONLY.includes(phase);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const VALUE = crypto.randomBytes(512).toString('hex'); // 1 KiB
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+helper.init(require.resolve('node-red'));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const mb = (bytes) => (bytes / 1048576).toFixed(1);
+let seq = 0;
+const unique = (prefix) => `${prefix}-${Date.now().toString(36)}-${seq++}`;
+
+async function withBroker(fn) {
+    if (process.env.KAFKA_BROKERS) return fn(process.env.KAFKA_BROKERS.split(',')[0]);
+    const { Broker } = require(path.join(ROOT, 'scripts/kafka/broker.js'));
+    const broker = new Broker();
+    await broker.start();
+    try {
+        return await fn(broker.info().plaintext);
+    } finally {
+        await broker.close();
+        await broker.removeData();
+    }
+}
+
+async function newTopic(kafka, name, numPartitions) {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions, replicationFactor: 1 }] });
+    await admin.disconnect();
+    return name;
+}
+
+async function prefill(kafka, topic) {
+    const producer = kafka.producer();
+    await producer.connect();
+    const CHUNK = 1000;
+    let next = 0;
+    await Promise.all([0, 1, 2, 3].map(async () => {
+        while (next < N) {
+            const from = next;
+            next = Math.min(N, next + CHUNK);
+            const messages = [];
+            for (let i = from; i < next; i++) messages.push({ partition: i % PARTITIONS, value: VALUE });
+            await producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] });
+        }
+    }));
+    await producer.disconnect();
+}
+
+async function raw(kafka, topic) {
+    const consumer = kafka.consumer({ groupId: unique('bench-raw') });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    let count = 0;
+    let first = 0n;
+    const c0 = process.cpuUsage();
+    const done = new Promise((resolve) => {
+        consumer.run({
+            eachBatch: async ({ batch }) => {
+                if (!first) first = process.hrtime.bigint();
+                count += batch.messages.length;
+                if (count >= N) resolve(process.hrtime.bigint());
+            },
+        });
+    });
+    const last = await done;
+    const cpu = process.cpuUsage(c0);
+    await consumer.disconnect();
+    return { secs: Number(last - first) / 1e9, count, cpu };
+}
+
+/** Loads a flow and removes the helper's recording spies (see the header). */
+async function load(flow) {
+    const nodes = [
+        require(path.join(ROOT, 'nodes/kafka-config.js')),
+        require(path.join(ROOT, 'nodes/kafka-consumer.js')),
+        require('@node-red/nodes/core/common/24-complete.js'),
+        require('@node-red/nodes/core/function/89-delay.js'),
+    ];
+    await helper.load(nodes, flow);
+    helper._sandbox.restore();
+    const proto = helper._NodePrototype;
+    for (const n of flow) {
+        const node = helper.getNode(n.id);
+        if (node && Object.prototype.hasOwnProperty.call(node, 'send') && types.isProxy(node.send)) node.send = proto.send;
+    }
+}
+
+function config(broker, fields = {}) {
+    return { id: 'cfg', type: 'kafka-config', brokers: broker, kafkaVersion: '2.8', initialOffset: 'oldest', ...fields };
+}
+
+async function viaNode(broker, topic, ackMode) {
+    const flow = [
+        { id: 'f1', type: 'tab' },
+        config(broker, { ackMode }),
+        { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique(`bench-${ackMode}`), topics: topic, ...(process.env.BENCH_MAX_IN_FLIGHT ? { maxInFlight: process.env.BENCH_MAX_IN_FLIGHT } : {}), wires: [['sink']] },
+        { id: 'sink', z: 'f1', type: 'helper' },
+    ];
+    if (ackMode === 'flow') flow.push({ id: 'cp', z: 'f1', type: 'complete', scope: ['sink'], wires: [['c1']] });
+    let count = 0;
+    let first = 0n;
+    let errors = 0;
+    let resolve;
+    const done = new Promise((r) => { resolve = r; });
+    await load(flow);
+    const c0 = process.cpuUsage();
+    // done() completes the message: the Complete node fires (after-flow mode).
+    helper.getNode('sink').on('input', (msg, _send, msgDone) => {
+        msgDone();
+        if (msg.error) { errors++; return; }
+        if (!first) first = process.hrtime.bigint();
+        if (++count === N) resolve(process.hrtime.bigint());
+    });
+    const last = await done;
+    const cpu = process.cpuUsage(c0);
+    await helper.unload();
+    if (errors) throw new Error(`${errors} error messages`);
+    return { secs: Number(last - first) / 1e9, count, cpu };
+}
+
+async function latency(kafka, broker) {
+    const topic = await newTopic(kafka, unique('bench-latency'), PARTITIONS);
+    await load([
+        { id: 'f1', type: 'tab' },
+        config(broker, { initialOffset: 'newest' }),
+        { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique('bench-lat'), topics: topic, wires: [['sink']] },
+        { id: 'sink', z: 'f1', type: 'helper' },
+        { id: 'cp', z: 'f1', type: 'complete', scope: ['sink'], wires: [['c1']] },
+    ]);
+    const lat = [];
+    helper.getNode('sink').on('input', (msg, _send, msgDone) => {
+        if (!msg.error) lat.push(Date.now() - msg.timestamp);
+        msgDone();
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    // Wait until the consumer has joined: a probe record must arrive.
+    const probeEnd = Date.now() + 60000;
+    while (!lat.length) {
+        if (Date.now() > probeEnd) throw new Error('the consumer did not join within 60 s');
+        await producer.send({ topic, messages: [{ value: 'probe' }] });
+        await sleep(200);
+    }
+    await sleep(500);
+    lat.length = 0;
+    // RATE records/s, in ticks of 10 ms.
+    const perTick = RATE / 100;
+    const total = RATE * LATENCY_SECS;
+    let sent = 0;
+    const t0 = Date.now();
+    while (sent < total) {
+        const due = Math.min(total, Math.floor(((Date.now() - t0) / 10 + 1) * perTick));
+        const messages = [];
+        for (; sent < due; sent++) messages.push({ value: VALUE });
+        if (messages.length) producer.send({ topic, acks: 1, messages }).catch((e) => console.error(e.message));
+        await sleep(10);
+    }
+    const end = Date.now() + 10000;
+    while (lat.length < total && Date.now() < end) await sleep(50);
+    await producer.disconnect();
+    await helper.unload();
+    const sorted = lat.slice().sort((a, b) => a - b);
+    const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+    return { received: lat.length, total, p50: q(0.5), p99: q(0.99), max: sorted[sorted.length - 1] };
+}
+
+async function slowFlow(broker, topic) {
+    gc();
+    await sleep(500);
+    const startRss = process.memoryUsage().rss;
+    await load([
+        { id: 'f1', type: 'tab' },
+        config(broker),
+        { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique('bench-slow'), topics: topic, maxInFlight: 100, wires: [['d1']] },
+        {
+            id: 'd1', z: 'f1', type: 'delay', pauseType: 'rate', timeout: '5', timeoutUnits: 'seconds',
+            rate: '100', nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds',
+            drop: false, allowrate: false, outputs: 1, wires: [['sink']],
+        },
+        { id: 'sink', z: 'f1', type: 'helper' },
+        { id: 'cp', z: 'f1', type: 'complete', scope: ['d1'], wires: [['c1']] },
+    ]);
+    let count = 0;
+    helper.getNode('sink').on('input', () => { count++; });
+    const samples = [];
+    for (let s = 0; s < SLOW_SECS; s++) {
+        await sleep(1000);
+        samples.push(process.memoryUsage().rss);
+    }
+    await helper.unload();
+    const half = Math.floor(samples.length / 2);
+    const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+    return {
+        startRss, peak: Math.max(...samples), count, samples,
+        firstHalf: avg(samples.slice(0, half)), secondHalf: avg(samples.slice(half)),
+    };
+}
+
+function rate(r) {
+    const cpu = (r.cpu.user + r.cpu.system) / 1e6;
+    return `${Math.round(r.count / r.secs).toLocaleString('en-US').padStart(8)} records/s  (${r.secs.toFixed(2)} s, cpu ${(100 * cpu / r.secs).toFixed(0)}%)`;
+}
+
+async function main() {
+    await withBroker(async (broker) => {
+        const kafka = new Kafka({ clientId: 'bench', brokers: [broker], logLevel: logLevel.NOTHING });
+        const topic = await newTopic(kafka, unique('bench-consume'), PARTITIONS);
+        const t0 = Date.now();
+        await prefill(kafka, topic);
+        console.log(`pre-filled ${topic}: ${N} records of 1 KiB in ${PARTITIONS} partitions (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+
+        // Rounds interleave the three readers, so a slow moment of the machine hits all of them.
+        const results = { raw: [], immediate: [], 'after-flow': [] };
+        for (let round = 0; round < ROUNDS; round++) {
+            if (runs('raw')) results.raw.push(await raw(kafka, topic));
+            if (runs('immediate')) results.immediate.push(await viaNode(broker, topic, 'immediate'));
+            if (runs('after-flow')) results['after-flow'].push(await viaNode(broker, topic, 'flow'));
+        }
+        const median = (list) => list.slice().sort((a, b) => a.count / a.secs - b.count / b.secs)[Math.floor(list.length / 2)] || null;
+        const show = (label, list) => {
+            if (!list.length) return;
+            console.log(`${label} ${rate(median(list))}   rounds: ${list.map((x) => Math.round(x.count / x.secs)).join(', ')}`);
+        };
+        show('raw kafkajs eachBatch    ', results.raw);
+        show('kafka-consumer immediate ', results.immediate);
+        show('kafka-consumer after-flow', results['after-flow']);
+        const [r, imm, aft] = [results.raw, results.immediate, results['after-flow']].map(median);
+        if (r && imm && aft) {
+            const raw1 = r.count / r.secs;
+            const ratioImm = (imm.count / imm.secs) / raw1;
+            const ratioAft = (aft.count / aft.secs) / raw1;
+            console.log(`immediate / raw  = ${(100 * ratioImm).toFixed(0)}%  (target >= 70%) ${ratioImm >= 0.7 ? 'OK' : 'MISSED'}`);
+            console.log(`after-flow / raw = ${(100 * ratioAft).toFixed(0)}%  (target >= 50%) ${ratioAft >= 0.5 ? 'OK' : 'MISSED'}`);
+        }
+
+        if (runs('latency')) {
+            const l = await latency(kafka, broker);
+            console.log(`latency at ${RATE} records/s for ${LATENCY_SECS} s (after-flow): p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.received}/${l.total} received)`);
+        }
+        if (!runs('slow')) return;
+
+        const m = await slowFlow(broker, topic);
+        const growth = m.secondHalf - m.firstHalf;
+        console.log(`slow flow (1 record / 10 ms, maxInFlight 100) for ${SLOW_SECS} s: ${m.count} records; RSS start ${mb(m.startRss)} MB, peak ${mb(m.peak)} MB (+${mb(m.peak - m.startRss)} MB), ` +
+            `mean first half ${mb(m.firstHalf)} MB, second half ${mb(m.secondHalf)} MB (${growth >= 0 ? '+' : ''}${mb(growth)} MB)`);
+        console.log(`RSS samples (MB): ${m.samples.map(mb).join(' ')}`);
+        const flat = m.peak - m.startRss < 100 * 1048576 && growth < 20 * 1048576;
+        console.log(`memory with a slow flow: ${flat ? 'flat (OK)' : 'GROWING (MISSED)'}`);
+    });
+}
+
+main().then(() => process.exit(0), (err) => {
+    console.error(err);
+    process.exit(1);
+});

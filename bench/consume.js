@@ -4,9 +4,9 @@
  *
  *   npm run bench:consume                    starts a broker (scripts/kafka/broker.js)
  *   KAFKA_BROKERS=host:port npm run bench:consume
- *   BENCH_RECORDS=100000 BENCH_RATE=500 BENCH_LATENCY_SECS=20 BENCH_SLOW_SECS=30 ...
+ *   BENCH_RECORDS=300000 BENCH_RATE=500 BENCH_LATENCY_SECS=20 BENCH_SLOW_SECS=30 ...
  *   BENCH_ROUNDS=3   each throughput phase runs this often; the median is printed
- *   BENCH_ONLY=raw,immediate,after-flow,latency,slow   a subset of the phases (for profiling)
+ *   BENCH_ONLY=raw,immediate,after-flow,ceiling,latency,slow   a subset of the phases (for profiling)
  *
  * A 4-partition topic is pre-filled with BENCH_RECORDS records of 1 KiB, then read
  * from the beginning with a fresh group each time:
@@ -14,6 +14,8 @@
  *   immediate   kafka-consumer (ack mode immediate) into a helper node that counts
  *   after-flow  kafka-consumer (ack mode after flow) into the counting node, a Complete
  *               node on it wired back into the consumer
+ *   ceiling     the same two flows with Kafka taken out (see sourceNode): what
+ *               Node-RED itself allows
  * Records/s are taken from the first record to the last (the group join is not
  * counted). Then:
  *   latency     a producer in this process writes BENCH_RATE records/s for
@@ -34,8 +36,8 @@ const vm = require('vm');
 const { Kafka, logLevel } = require('kafkajs');
 const helper = require('node-red-node-test-helper');
 
-const ROOT = path.join(__dirname, '..');
-const N = Number(process.env.BENCH_RECORDS || 100000);
+const { ROOT, withBroker, newTopic } = require('./common');
+const N = Number(process.env.BENCH_RECORDS || 300000);
 const PARTITIONS = 4;
 const RATE = Number(process.env.BENCH_RATE || 500);
 const LATENCY_SECS = Number(process.env.BENCH_LATENCY_SECS || 20);
@@ -54,27 +56,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes) => (bytes / 1048576).toFixed(1);
 let seq = 0;
 const unique = (prefix) => `${prefix}-${Date.now().toString(36)}-${seq++}`;
-
-async function withBroker(fn) {
-    if (process.env.KAFKA_BROKERS) return fn(process.env.KAFKA_BROKERS.split(',')[0]);
-    const { Broker } = require(path.join(ROOT, 'scripts/kafka/broker.js'));
-    const broker = new Broker();
-    await broker.start();
-    try {
-        return await fn(broker.info().plaintext);
-    } finally {
-        await broker.close();
-        await broker.removeData();
-    }
-}
-
-async function newTopic(kafka, name, numPartitions) {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions, replicationFactor: 1 }] });
-    await admin.disconnect();
-    return name;
-}
 
 async function prefill(kafka, topic) {
     const producer = kafka.producer();
@@ -99,11 +80,15 @@ async function raw(kafka, topic) {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     let count = 0;
     let first = 0n;
+    let elu0 = null;
     const c0 = process.cpuUsage();
     const done = new Promise((resolve) => {
         consumer.run({
             eachBatch: async ({ batch }) => {
-                if (!first) first = process.hrtime.bigint();
+                if (!first) {
+                    first = process.hrtime.bigint();
+                    elu0 = performance.eventLoopUtilization();
+                }
                 count += batch.messages.length;
                 if (count >= N) resolve(process.hrtime.bigint());
             },
@@ -111,8 +96,9 @@ async function raw(kafka, topic) {
     });
     const last = await done;
     const cpu = process.cpuUsage(c0);
+    const elu = performance.eventLoopUtilization(elu0).utilization;
     await consumer.disconnect();
-    return { secs: Number(last - first) / 1e9, count, cpu };
+    return { secs: Number(last - first) / 1e9, count, cpu, elu };
 }
 
 /** Loads a flow and removes the helper's recording spies (see the header). */
@@ -122,6 +108,7 @@ async function load(flow) {
         require(path.join(ROOT, 'nodes/kafka-consumer.js')),
         require('@node-red/nodes/core/common/24-complete.js'),
         require('@node-red/nodes/core/function/89-delay.js'),
+        sourceNode,
     ];
     await helper.load(nodes, flow);
     helper._sandbox.restore();
@@ -144,6 +131,60 @@ async function viaNode(broker, topic, ackMode) {
         { id: 'sink', z: 'f1', type: 'helper' },
     ];
     if (ackMode === 'flow') flow.push({ id: 'cp', z: 'f1', type: 'complete', scope: ['sink'], wires: [['c1']] });
+    return countAtSink(flow);
+}
+
+/**
+ * The same flows with Kafka taken out: a source node emits N messages of the
+ * consumer's shape (built by the consumer's own recordToMessage), in runs of
+ * 1000 like a fetched batch (immediate), or keeping 100 in flight and refilling
+ * from 75 like the consumer's default (after flow, acks through the Complete
+ * node). What Node-RED itself costs per record: the ceiling for kafka-consumer.
+ */
+function sourceNode(RED) {
+    const { recordToMessage, ackFor } = require(path.join(ROOT, 'nodes/lib/consumer-output.js'));
+    const { messageIds } = require(path.join(ROOT, 'nodes/lib/msg-ids.js'));
+    const value = Buffer.from(VALUE);
+    RED.nodes.registerType('bench-source', function (def) {
+        RED.nodes.createNode(this, def);
+        const node = this;
+        const nextId = messageIds();
+        let sent = 0;
+        let inFlight = 0;
+        const one = () => {
+            const record = { topic: 'ceiling', partition: sent % PARTITIONS, offset: String(sent++), key: null, value, headers: {}, timestamp: String(Date.now()) };
+            node.send(recordToMessage(record, 'buffer', node.id, nextId()).msg);
+        };
+        const run = () => {
+            for (let i = 0; i < 1000 && sent < N; i++) one();
+            if (sent < N) setImmediate(run);
+        };
+        const refill = () => {
+            while (inFlight < 100 && sent < N) { inFlight++; one(); }
+        };
+        node.on('input', (msg, _send, done) => {
+            if (msg.start) {
+                if (def.ackMode === 'flow') refill(); else run();
+            } else if (ackFor(msg, node.id) && --inFlight <= 75) {
+                refill();
+            }
+            done();
+        });
+    });
+}
+
+async function nodeRedOnly(ackMode) {
+    const flow = [
+        { id: 'f1', type: 'tab' },
+        { id: 'c1', z: 'f1', type: 'bench-source', ackMode, wires: [['sink']] },
+        { id: 'sink', z: 'f1', type: 'helper' },
+    ];
+    if (ackMode === 'flow') flow.push({ id: 'cp', z: 'f1', type: 'complete', scope: ['sink'], wires: [['c1']] });
+    return countAtSink(flow, () => helper.getNode('c1').receive({ start: true }));
+}
+
+/** Loads the flow, calls start(), and times N records arriving at the node 'sink' (which calls done()). */
+async function countAtSink(flow, start = () => {}) {
     let count = 0;
     let first = 0n;
     let errors = 0;
@@ -151,18 +192,24 @@ async function viaNode(broker, topic, ackMode) {
     const done = new Promise((r) => { resolve = r; });
     await load(flow);
     const c0 = process.cpuUsage();
+    let elu0 = null;
     // done() completes the message: the Complete node fires (after-flow mode).
     helper.getNode('sink').on('input', (msg, _send, msgDone) => {
         msgDone();
         if (msg.error) { errors++; return; }
-        if (!first) first = process.hrtime.bigint();
+        if (!first) {
+            first = process.hrtime.bigint();
+            elu0 = performance.eventLoopUtilization();
+        }
         if (++count === N) resolve(process.hrtime.bigint());
     });
+    start();
     const last = await done;
     const cpu = process.cpuUsage(c0);
+    const elu = performance.eventLoopUtilization(elu0).utilization;
     await helper.unload();
     if (errors) throw new Error(`${errors} error messages`);
-    return { secs: Number(last - first) / 1e9, count, cpu };
+    return { secs: Number(last - first) / 1e9, count, cpu, elu };
 }
 
 async function latency(kafka, broker) {
@@ -245,7 +292,8 @@ async function slowFlow(broker, topic) {
 
 function rate(r) {
     const cpu = (r.cpu.user + r.cpu.system) / 1e6;
-    return `${Math.round(r.count / r.secs).toLocaleString('en-US').padStart(8)} records/s  (${r.secs.toFixed(2)} s, cpu ${(100 * cpu / r.secs).toFixed(0)}%)`;
+    const loop = r.elu === undefined ? '' : `, event loop busy ${(100 * r.elu).toFixed(0)}%`;
+    return `${Math.round(r.count / r.secs).toLocaleString('en-US').padStart(8)} records/s  (${r.secs.toFixed(2)} s, cpu ${(100 * cpu / r.secs).toFixed(0)}%${loop})`;
 }
 
 async function main() {
@@ -257,11 +305,15 @@ async function main() {
         console.log(`pre-filled ${topic}: ${N} records of 1 KiB in ${PARTITIONS} partitions (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
         // Rounds interleave the three readers, so a slow moment of the machine hits all of them.
-        const results = { raw: [], immediate: [], 'after-flow': [] };
+        const results = { raw: [], immediate: [], 'after-flow': [], 'ceiling-immediate': [], 'ceiling-after-flow': [] };
         for (let round = 0; round < ROUNDS; round++) {
             if (runs('raw')) results.raw.push(await raw(kafka, topic));
             if (runs('immediate')) results.immediate.push(await viaNode(broker, topic, 'immediate'));
             if (runs('after-flow')) results['after-flow'].push(await viaNode(broker, topic, 'flow'));
+            if (runs('ceiling')) {
+                results['ceiling-immediate'].push(await nodeRedOnly('immediate'));
+                results['ceiling-after-flow'].push(await nodeRedOnly('flow'));
+            }
         }
         const median = (list) => list.slice().sort((a, b) => a.count / a.secs - b.count / b.secs)[Math.floor(list.length / 2)] || null;
         const show = (label, list) => {
@@ -271,6 +323,8 @@ async function main() {
         show('raw kafkajs eachBatch    ', results.raw);
         show('kafka-consumer immediate ', results.immediate);
         show('kafka-consumer after-flow', results['after-flow']);
+        show('Node-RED alone, immediate ', results['ceiling-immediate']);
+        show('Node-RED alone, after-flow', results['ceiling-after-flow']);
         const [r, imm, aft] = [results.raw, results.immediate, results['after-flow']].map(median);
         if (r && imm && aft) {
             const raw1 = r.count / r.secs;
@@ -279,6 +333,9 @@ async function main() {
             console.log(`immediate / raw  = ${(100 * ratioImm).toFixed(0)}%  (target >= 70%) ${ratioImm >= 0.7 ? 'OK' : 'MISSED'}`);
             console.log(`after-flow / raw = ${(100 * ratioAft).toFixed(0)}%  (target >= 50%) ${ratioAft >= 0.5 ? 'OK' : 'MISSED'}`);
         }
+        const [ci, ca] = [results['ceiling-immediate'], results['ceiling-after-flow']].map(median);
+        if (imm && ci) console.log(`immediate / Node-RED alone  = ${(100 * (imm.count / imm.secs) / (ci.count / ci.secs)).toFixed(0)}%`);
+        if (aft && ca) console.log(`after-flow / Node-RED alone = ${(100 * (aft.count / aft.secs) / (ca.count / ca.secs)).toFixed(0)}%`);
 
         if (runs('latency')) {
             const l = await latency(kafka, broker);

@@ -28,7 +28,7 @@ const { types } = require('util');
 const { Kafka, logLevel } = require('kafkajs');
 const helper = require('node-red-node-test-helper');
 
-const ROOT = path.join(__dirname, '..');
+const { ROOT, withBroker, newTopic } = require('./common');
 const N = Number(process.env.BENCH_MESSAGES || 30000);
 const OUTSTANDING = Number(process.env.BENCH_OUTSTANDING || 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || OUTSTANDING);
@@ -40,30 +40,9 @@ const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
 
 helper.init(require.resolve('node-red'));
 
-async function withBroker(fn) {
-    if (process.env.KAFKA_BROKERS) return fn(process.env.KAFKA_BROKERS.split(',')[0]);
-    const { Broker } = require(path.join(ROOT, 'scripts/kafka/broker.js'));
-    const broker = new Broker();
-    await broker.start();
-    try {
-        return await fn(broker.info().plaintext);
-    } finally {
-        await broker.close();
-        await broker.removeData();
-    }
-}
-
 /** Records per second, and this process's CPU time per record (µs, all threads). */
 function result(secs, cpu) {
     return { rate: N / secs, cpuUs: (cpu.user + cpu.system) / N };
-}
-
-async function newTopic(kafka, name) {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: 3, replicationFactor: 1 }] });
-    await admin.disconnect();
-    return name;
 }
 
 async function flow(broker, topic, producerFields) {
@@ -172,7 +151,7 @@ async function main() {
         for (let round = 1; round <= ROUNDS; round++) {
             for (const [name, run] of Object.entries(runs)) {
                 if (ONLY && !ONLY.includes(name)) continue;
-                const topic = await newTopic(kafka, `bench-${name.replace(/\W/g, '')}-${Date.now().toString(36)}`);
+                const topic = await newTopic(kafka, `bench-${name.replace(/\W/g, '')}-${Date.now().toString(36)}`, 3);
                 const { rate, cpuUs } = await run(topic);
                 rates[name].push(rate);
                 console.log(`round ${round}  ${name.padEnd(10)} ${Math.round(rate).toString().padStart(7)} records/s  ${cpuUs.toFixed(1).padStart(5)} µs CPU/record`);

@@ -16,6 +16,7 @@ import { describeError } from './lib/errors';
 import { statusView, retryDelay } from './lib/connection-state';
 import type { ConnectionState } from './lib/connection-state';
 import { within } from './lib/within';
+import { messageIds } from './lib/msg-ids';
 
 const CLOSE_BUDGET_MS = 10000;
 const DEFAULT_MAX_IN_FLIGHT = 100;
@@ -129,6 +130,7 @@ export = function (RED: NodeAPI): void {
         let commitTimer: ReturnType<typeof setInterval> | null = null;
         let commitSoon: ReturnType<typeof setImmediate> | null = null;
         const waiters: (() => void)[] = [];
+        const nextMsgId = messageIds();
         let statusKey = '';
         const members: Member[] = [];
         for (let i = 0; i < (consumerCount ?? 1); i++) {
@@ -188,22 +190,27 @@ export = function (RED: NodeAPI): void {
 
         // ---- deliveries ---------------------------------------------------------
         function emit(d: Delivery): void {
-            const { msg, parseError } = recordToMessage(d.record, format, node.id);
+            const { msg, parseError } = recordToMessage(d.record, format, node.id, nextMsgId());
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: d.record.topic, partition: d.record.partition, offset: d.record.offset, error: parseError }));
             }
             if (flowAck && ackTimeout) {
                 d.timer = setTimeout(() => {
                     d.timer = null;
-                    const m = ownerOf(d.record);
-                    if (m) fail(m, d, t('errors.ack-timeout', { ms: ackTimeout }));
+                    const [m, held] = holderOf(d.record);
+                    if (m && held === d) fail(m, d, t('errors.ack-timeout', { ms: ackTimeout }));
                 }, ackTimeout);
             }
             node.send(msg as unknown as NodeMessage);
         }
 
-        function ownerOf(r: { topic: string; partition: number; offset: string }): Member | null {
-            return members.find((m) => m.tracker.get(r.topic, r.partition, r.offset) !== undefined) ?? null;
+        /** The member holding this in-flight record, and its delivery; [null, null] when none does. */
+        function holderOf(r: { topic: string; partition: number; offset: string }): [Member, Delivery] | [null, null] {
+            for (const m of members) {
+                const d = m.tracker.get(r.topic, r.partition, r.offset);
+                if (d !== undefined) return [m, d];
+            }
+            return [null, null];
         }
 
         function clearTimer(d: Delivery): void {
@@ -214,7 +221,8 @@ export = function (RED: NodeAPI): void {
         function acknowledge(m: Member, d: Delivery): void {
             clearTimer(d);
             if (m.tracker.ack(d.record.topic, d.record.partition, d.record.offset) === undefined) return;
-            wake();
+            // The batch loop refills the flow from the low-water mark on (see waitForCapacity).
+            if (inFlight() <= lowWater) wake();
             commitIfNoInterval();
         }
 
@@ -300,6 +308,8 @@ export = function (RED: NodeAPI): void {
 
         // ---- the batch loop -----------------------------------------------------
         const full = () => (flowAck && inFlight() >= maxInFlight!) || paused;
+        /** Once full, the flow is refilled when this few records are in flight: in runs, not one record per ack. */
+        const lowWater = maxInFlight! - Math.max(1, Math.floor(maxInFlight! / 4));
 
         /** Resolves on the next ack/pause/resume (wake), or after `ms`; one timer, cleared. */
         function nextWake(ms: number): Promise<void> {
@@ -320,10 +330,9 @@ export = function (RED: NodeAPI): void {
          * in runs rather than one record per acknowledgement. Heartbeats go on meanwhile.
          */
         async function waitForCapacity(control: BatchControl): Promise<boolean> {
-            const low = maxInFlight! - Math.max(1, Math.floor(maxInFlight! / 4));
             const beatEvery = Math.min(WAIT_SLICE_MS, settings.heartbeatInterval);
             let beat = Date.now();
-            while ((flowAck && inFlight() > low) || paused) {
+            while ((flowAck && inFlight() > lowWater) || paused) {
                 if (closing || !control.isActive()) return false;
                 await nextWake(beatEvery);
                 if (closing || !control.isActive()) return false;
@@ -337,17 +346,25 @@ export = function (RED: NodeAPI): void {
 
         async function onBatch(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl): Promise<void> {
             if (m.client !== c || closing || !control.isActive()) return;
+            // The client's position moves once per run of emitted records, not per record.
+            let unresolved: string | null = null;
             for (const record of records) {
                 // Nothing here awaits unless the flow is full: the batch state cannot change in between.
-                if (full() && (!(await waitForCapacity(control)) || m.client !== c)) return;
-                const d: Delivery = { record, attempts: 0, timer: null };
-                if (m.tracker.deliver(record.topic, record.partition, record.offset, d) === 'new') {
-                    emit(d);
-                    // Immediate mode: consumed as soon as it is emitted; committed by the timer.
-                    if (!flowAck) m.tracker.ack(record.topic, record.partition, record.offset);
+                if (full()) {
+                    if (unresolved !== null) control.resolveOffset(unresolved);
+                    unresolved = null;
+                    if (!(await waitForCapacity(control)) || m.client !== c) return;
                 }
-                control.resolveOffset(record.offset);
+                if (!flowAck) {
+                    // Consumed as soon as it is emitted; committed by the timer.
+                    if (m.tracker.pass(record.topic, record.partition, record.offset)) emit({ record, attempts: 0, timer: null });
+                } else {
+                    const d: Delivery = { record, attempts: 0, timer: null };
+                    if (m.tracker.deliver(record.topic, record.partition, record.offset, d) === 'new') emit(d);
+                }
+                unresolved = record.offset;
             }
+            if (unresolved !== null) control.resolveOffset(unresolved);
             if (!flowAck) commitIfNoInterval();
         }
 
@@ -489,8 +506,7 @@ export = function (RED: NodeAPI): void {
             }
             const c = flowAck ? ackFor(msg as { _kafka?: unknown; attribute?: unknown }, node.id) : null;
             if (c) {
-                const m = ownerOf(c);
-                const d = m?.tracker.get(c.topic, c.partition, c.offset);
+                const [m, d] = holderOf(c);
                 if (m && d) {
                     if (msg.error) fail(m, d, msg.error);
                     else acknowledge(m, d);

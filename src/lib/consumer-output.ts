@@ -16,6 +16,7 @@ export interface RecordIn {
 }
 
 export interface ConsumerMessage {
+    _msgid: string;
     payload: Buffer | string | unknown;
     attribute: { topic: string; partition: number; offset: number };
     topic: string;
@@ -43,7 +44,8 @@ export interface OutputResult {
     parseError?: string;
 }
 
-export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: string): OutputResult {
+/** `msgid`: the new message's `_msgid`. */
+export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: string, msgid: string): OutputResult {
     let payload: Buffer | string | unknown = r.value;
     let parseError: string | undefined;
     if (format !== 'buffer' && r.value !== null) {
@@ -59,6 +61,7 @@ export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: st
     }
     const key = r.key === null ? null : format === 'buffer' ? r.key : r.key.toString('utf8');
     const msg: ConsumerMessage = {
+        _msgid: msgid,
         payload,
         attribute: { topic: r.topic, partition: r.partition, offset: Number(r.offset) },
         topic: r.topic,

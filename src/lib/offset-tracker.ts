@@ -29,6 +29,7 @@ export type DeliverResult = 'new' | 'in-flight' | 'done';
 
 export class OffsetTracker<T = unknown> {
     private readonly parts = new Map<string, { topic: string; partition: number; state: PartitionState<T> }>();
+    private last: { topic: string; partition: number; state: PartitionState<T> } | null = null;
     private count = 0;
 
     /** Records delivered and neither acknowledged nor dropped. */
@@ -42,14 +43,8 @@ export class OffsetTracker<T = unknown> {
      * acknowledged (a redelivery after a rejoin): the caller must not emit it again.
      */
     deliver(topic: string, partition: number, offset: string, data: T): DeliverResult {
-        const key = tpKey(topic, partition);
+        const s = this.state(topic, partition);
         const o = BigInt(offset);
-        let p = this.parts.get(key);
-        if (!p) {
-            p = { topic, partition, state: { inFlight: new Map(), highest: -1n, committed: -1n } };
-            this.parts.set(key, p);
-        }
-        const s = p.state;
         if (s.inFlight.has(offset)) return 'in-flight';
         if (o <= s.highest) return 'done';
         s.inFlight.set(offset, data);
@@ -58,14 +53,46 @@ export class OffsetTracker<T = unknown> {
         return 'new';
     }
 
+    /**
+     * Registers a record that is consumed as it is handed over (ack mode
+     * immediate): deliver and ack in one step. False for a redelivery of a
+     * record already passed, which the caller must not emit again.
+     */
+    pass(topic: string, partition: number, offset: string): boolean {
+        const s = this.state(topic, partition);
+        const o = BigInt(offset);
+        if (o <= s.highest) return false;
+        s.highest = o;
+        return true;
+    }
+
+    private state(topic: string, partition: number): PartitionState<T> {
+        return this.lookup(topic, partition, true)!;
+    }
+
+    /** A partition's state (made when `create`); the last one looked up is kept at hand, as runs of records share it. */
+    private lookup(topic: string, partition: number, create = false): PartitionState<T> | undefined {
+        const last = this.last;
+        if (last && last.partition === partition && last.topic === topic) return last.state;
+        const key = tpKey(topic, partition);
+        let p = this.parts.get(key);
+        if (!p) {
+            if (!create) return undefined;
+            p = { topic, partition, state: { inFlight: new Map(), highest: -1n, committed: -1n } };
+            this.parts.set(key, p);
+        }
+        this.last = p;
+        return p.state;
+    }
+
     /** The in-flight record's data, if this tracker holds it. */
     get(topic: string, partition: number, offset: string): T | undefined {
-        return this.parts.get(tpKey(topic, partition))?.state.inFlight.get(offset);
+        return this.lookup(topic, partition)?.inFlight.get(offset);
     }
 
     /** Acknowledges a record; returns its data, or undefined when it was not in flight here. */
     ack(topic: string, partition: number, offset: string): T | undefined {
-        const s = this.parts.get(tpKey(topic, partition))?.state;
+        const s = this.lookup(topic, partition);
         const data = s?.inFlight.get(offset);
         if (!s || data === undefined) return undefined;
         s.inFlight.delete(offset);
@@ -75,7 +102,7 @@ export class OffsetTracker<T = unknown> {
 
     /** The offset that may be committed for a partition (null when nothing was delivered). */
     commitPoint(topic: string, partition: number): string | null {
-        const s = this.parts.get(tpKey(topic, partition))?.state;
+        const s = this.lookup(topic, partition);
         if (!s || s.highest < 0n) return null;
         const oldest = s.inFlight.keys().next();
         return oldest.done ? String(s.highest + 1n) : oldest.value;
@@ -94,7 +121,7 @@ export class OffsetTracker<T = unknown> {
     /** Records that these offsets reached the broker. */
     markCommitted(offsets: TopicPartitionOffset[]): void {
         for (const c of offsets) {
-            const s = this.parts.get(tpKey(c.topic, c.partition))?.state;
+            const s = this.lookup(c.topic, c.partition);
             if (s && BigInt(c.offset) > s.committed) s.committed = BigInt(c.offset);
         }
     }
@@ -105,6 +132,7 @@ export class OffsetTracker<T = unknown> {
      * owner. Returns the dropped in-flight data, so timers can be cleared.
      */
     retainOnly(kept: { topic: string; partition: number }[]): T[] {
+        this.last = null;
         const keep = new Set(kept.map((k) => tpKey(k.topic, k.partition)));
         const dropped: T[] = [];
         for (const [key, p] of this.parts) {

@@ -6,7 +6,7 @@
  */
 const assert = require('assert');
 const { CompressionTypes } = require('kafkajs');
-const { helper, env, nodeModules, unique, kafka, createTopic, configFor, waitFor, readBack } = require('./support');
+const { helper, env, nodeModules, unique, kafka, withProducer, sleep, createTopic, configFor, waitFor, readBack } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
 
@@ -31,16 +31,9 @@ ${fail ? "throw new Error('always fails');" : 'node.send(msg); node.done(); retu
 
 // Arrays made in the function node's sandbox: copy into this realm for deepStrictEqual.
 const got = () => Array.from(helper.getNode('w1').context().global.get('got') || []);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function send(topic, messages, extra = {}) {
-    const p = kafka().producer();
-    await p.connect();
-    try {
-        await p.send({ topic, messages, ...extra });
-    } finally {
-        await p.disconnect();
-    }
+    await withProducer((p) => p.send({ topic, messages, ...extra }));
 }
 
 function lastStatus(node) {

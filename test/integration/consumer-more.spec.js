@@ -9,36 +9,9 @@ const assert = require('assert');
 const crypto = require('crypto');
 const { isDeepStrictEqual } = require('util');
 const { CompressionTypes } = require('kafkajs');
-const { helper, nodeModules, unique, kafka, withAdmin, createTopic, configFor, waitFor } = require('./support');
+const { helper, nodeModules, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, configFor, waitFor } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function withProducer(fn) {
-    const producer = kafka().producer();
-    await producer.connect();
-    try {
-        return await fn(producer);
-    } finally {
-        await producer.disconnect();
-    }
-}
-
-async function committed(admin, group, topic) {
-    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    const out = {};
-    for (const p of res[0].partitions) out[p.partition] = Number(p.offset);
-    return out;
-}
-
-async function endOffsets(topic) {
-    return withAdmin(async (admin) => {
-        const out = {};
-        for (const p of await admin.fetchTopicOffsets(topic)) out[p.partition] = Number(p.high);
-        return out;
-    });
-}
-
 async function describeGroup(group) {
     return withAdmin(async (admin) => (await admin.describeGroups([group])).groups[0]);
 }
@@ -94,7 +67,7 @@ node.send(msg); node.done(); return null;`;
                 const end = Date.now() + 11000;
                 while (Date.now() < end) {
                     const t = Date.now();
-                    const c = (await committed(admin, group, topic))[0];
+                    const c = (await committed(group, topic, admin))[0];
                     observations.push({ t, c });
                     await sleep(100);
                 }
@@ -158,7 +131,7 @@ return null;`;
         const seen = { ...global.get('seen') };
         assert.deepStrictEqual(Object.values(seen), Array(N).fill(1), `each record once: ${JSON.stringify(seen)}`);
         const ends = await endOffsets(topic);
-        await waitFor(async () => isDeepStrictEqual(await withAdmin((a) => committed(a, group, topic)), ends), 'all committed', 10000, 200);
+        await waitFor(async () => isDeepStrictEqual(await committed(group, topic), ends), 'all committed', 10000, 200);
     });
 
     it('decodes snappy, lz4 and zstd records written by another client, byte for byte', async function () {
@@ -212,7 +185,7 @@ seen[id] = (seen[id] || 0) + 1; global.set('seen2', seen); node.send(msg); node.
         await waitFor(() => (global.get('held') || []).length === 2 * N, 'c1 holds every record of both partitions', 30000);
         // Nothing acknowledged: the commit point stays at the oldest record.
         await sleep(600);
-        assert.deepStrictEqual(await withAdmin((a) => committed(a, group, topic)), { 0: 0, 1: 0 });
+        assert.deepStrictEqual(await committed(group, topic), { 0: 0, 1: 0 });
 
         // A second consumer node joins the group: c1 loses one partition to c2.
         const second = pair({ topic, group, func: ack, ids: { c: 'c2', w: 'w2' } });
@@ -222,19 +195,19 @@ seen[id] = (seen[id] || 0) + 1; global.set('seen2', seen); node.send(msg); node.
         const kept = 1 - lost;
         assert.ok(Object.keys(global.get('seen2')).every((id) => id.startsWith(`${lost}:`)), 'c2 has one partition');
         const ends = await endOffsets(topic);
-        await waitFor(async () => (await withAdmin((a) => committed(a, group, topic)))[lost] === ends[lost], 'c2 committed the lost partition', 20000, 200);
+        await waitFor(async () => (await committed(group, topic))[lost] === ends[lost], 'c2 committed the lost partition', 20000, 200);
 
         // c1's late acks for the lost partition are ignored: its committed offset never goes back.
         const held = global.get('held');
         const release = (pred) => held.filter(pred).forEach((h) => h.release());
         release((h) => h.offset < N / 2);
-        await waitFor(async () => (await withAdmin((a) => committed(a, group, topic)))[kept] === N / 2, 'c1 committed half of its partition', 20000, 200);
+        await waitFor(async () => (await committed(group, topic))[kept] === N / 2, 'c1 committed half of its partition', 20000, 200);
         await sleep(1000); // several commit intervals
-        assert.deepStrictEqual(await withAdmin((a) => committed(a, group, topic)), { [lost]: ends[lost], [kept]: N / 2 });
+        assert.deepStrictEqual(await committed(group, topic), { [lost]: ends[lost], [kept]: N / 2 });
         release((h) => h.offset >= N / 2);
-        await waitFor(async () => isDeepStrictEqual(await withAdmin((a) => committed(a, group, topic)), ends), 'everything committed', 20000, 200);
+        await waitFor(async () => isDeepStrictEqual(await committed(group, topic), ends), 'everything committed', 20000, 200);
         await sleep(1000);
-        assert.deepStrictEqual(await withAdmin((a) => committed(a, group, topic)), ends);
+        assert.deepStrictEqual(await committed(group, topic), ends);
         // c1 saw each record once (no re-emission of its own in-flight records after the rejoin);
         // c2 saw each record of the lost partition once.
         assert.deepStrictEqual(Object.values({ ...global.get('seen1') }), Array(2 * N).fill(1));

@@ -6,37 +6,14 @@
  */
 const assert = require('assert');
 const { AssignerProtocol } = require('kafkajs');
-const { helper, nodeModules, unique, kafka, withAdmin, createTopic, configFor, waitFor } = require('./support');
+const { helper, nodeModules, unique, withAdmin, withProducer, committed, endOffsets, createTopic, configFor, waitFor } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
 
 async function produce(topic, count, partitions, prefix = 'r') {
-    const producer = kafka().producer();
-    await producer.connect();
-    try {
-        const messages = [];
-        for (let i = 0; i < count; i++) messages.push({ partition: i % partitions, key: `k${i}`, value: `${prefix}${i}` });
-        await producer.send({ topic, messages });
-    } finally {
-        await producer.disconnect();
-    }
-}
-
-async function committed(group, topic) {
-    return withAdmin(async (admin) => {
-        const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-        const out = {};
-        for (const p of res[0].partitions) out[p.partition] = Number(p.offset);
-        return out;
-    });
-}
-
-async function endOffsets(topic) {
-    return withAdmin(async (admin) => {
-        const out = {};
-        for (const p of await admin.fetchTopicOffsets(topic)) out[p.partition] = Number(p.high);
-        return out;
-    });
+    const messages = [];
+    for (let i = 0; i < count; i++) messages.push({ partition: i % partitions, key: `k${i}`, value: `${prefix}${i}` });
+    await withProducer((p) => p.send({ topic, messages }));
 }
 
 /**

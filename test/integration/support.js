@@ -85,6 +85,36 @@ async function withAdmin(fn) {
     }
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function withProducer(fn) {
+    const producer = kafka().producer();
+    await producer.connect();
+    try {
+        return await fn(producer);
+    } finally {
+        await producer.disconnect();
+    }
+}
+
+/** The group's committed offset per partition of `topic` (-1: none); through `admin` when given. */
+async function committed(group, topic, admin) {
+    if (!admin) return withAdmin((a) => committed(group, topic, a));
+    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const out = {};
+    for (const p of res[0].partitions) out[p.partition] = Number(p.offset);
+    return out;
+}
+
+/** The end (high-water) offset per partition of `topic`. */
+async function endOffsets(topic) {
+    return withAdmin(async (admin) => {
+        const out = {};
+        for (const p of await admin.fetchTopicOffsets(topic)) out[p.partition] = Number(p.high);
+        return out;
+    });
+}
+
 async function createTopic(topic, numPartitions = 1, configEntries = []) {
     await withAdmin((admin) => admin.createTopics({
         waitForLeaders: true,
@@ -196,4 +226,4 @@ function unloadAndCheckRejections() {
     });
 }
 
-module.exports = { unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, createTopic, readBack, configFor, waitFor, statuses };
+module.exports = { unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, readBack, configFor, waitFor, statuses };

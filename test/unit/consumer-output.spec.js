@@ -20,10 +20,11 @@ const CASES = [
 describe('consumer output', function () {
     for (const c of CASES) {
         it(c.name, function () {
-            const { msg, parseError } = recordToMessage(rec(c.value, c.rawKey === undefined ? 'k1' : c.rawKey), c.format, 'node-1');
+            const { msg, parseError } = recordToMessage(rec(c.value, c.rawKey === undefined ? 'k1' : c.rawKey), c.format, 'node-1', 'id-1');
             assert.deepStrictEqual(msg.payload, c.payload);
             assert.deepStrictEqual(msg.key, c.key);
             assert.deepStrictEqual(msg.attribute, { topic: 't', partition: 2, offset: 41 });
+            assert.strictEqual(msg._msgid, 'id-1');
             assert.strictEqual(msg.topic, 't');
             assert.deepStrictEqual(msg.headers, { h: 'v', m: ['1', '2'] });
             assert.strictEqual(msg.timestamp, 1700000000000);

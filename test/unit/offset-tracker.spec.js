@@ -45,6 +45,31 @@ describe('OffsetTracker', function () {
         });
     }
 
+    it('get and ack find records by topic and partition, also after a partition was dropped', function () {
+        const t = new OffsetTracker();
+        assert.strictEqual(t.get('a', 0, '0'), undefined, 'nothing delivered');
+        t.deliver('a', 0, '0', 'x');
+        t.deliver('a', 1, '0', 'y');
+        t.deliver('b', 0, '0', 'z');
+        assert.deepStrictEqual([t.get('a', 0, '0'), t.get('a', 1, '0'), t.get('b', 0, '0'), t.get('b', 1, '0')], ['x', 'y', 'z', undefined]);
+        t.retainOnly([{ topic: 'a', partition: 1 }]);
+        assert.deepStrictEqual([t.get('a', 0, '0'), t.get('a', 1, '0'), t.get('b', 0, '0')], [undefined, 'y', undefined]);
+        assert.strictEqual(t.ack('b', 0, '0'), undefined);
+        assert.strictEqual(t.ack('a', 1, '0'), 'y');
+        assert.strictEqual(t.inFlight, 0);
+    });
+
+    it('pass: a record consumed at once is new once, never in flight, and moves the commit point', function () {
+        const t = new OffsetTracker();
+        assert.strictEqual(t.pass('t', 0, '5'), true);
+        assert.strictEqual(t.pass('t', 0, '7'), true);
+        assert.strictEqual(t.pass('t', 0, '6'), false, 'below the newest passed: a redelivery');
+        assert.strictEqual(t.pass('t', 0, '7'), false);
+        assert.strictEqual(t.inFlight, 0);
+        assert.strictEqual(t.commitPoint('t', 0), '8');
+        assert.deepStrictEqual(t.pendingCommits(), [{ topic: 't', partition: 0, offset: '8' }]);
+    });
+
     it('counts in-flight records over partitions and reports only moved commit points', function () {
         const t = new OffsetTracker();
         t.deliver('a', 0, '0', 1);

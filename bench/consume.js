@@ -31,6 +31,7 @@
 const path = require('path');
 const crypto = require('crypto');
 const { types } = require('util');
+const { performance } = require('perf_hooks');
 const v8 = require('v8');
 const vm = require('vm');
 const { Kafka, logLevel } = require('kafkajs');
@@ -147,6 +148,7 @@ function sourceNode(RED) {
     const value = Buffer.from(VALUE);
     RED.nodes.registerType('bench-source', function (def) {
         RED.nodes.createNode(this, def);
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
         const node = this;
         const nextId = messageIds();
         let sent = 0;

@@ -428,6 +428,9 @@ export = function (RED: NodeAPI): void {
                 onBatch: (records, control) => onBatch(m, c, records, control),
                 onAssignment: (a) => onAssignment(m, c, a),
                 onCrash: (err) => memberFailed(m, c, err),
+                // What was acknowledged since the last commit is committed before the
+                // partitions may move, so their new owner does not get it again.
+                onRebalancing: () => { if (m.client === c) void commitMember(m); },
             });
             m.client = c;
             m.assignment = null;

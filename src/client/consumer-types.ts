@@ -44,6 +44,11 @@ export interface ConsumerOptions {
     onAssignment(assignment: PartitionAssignment[]): void;
     /** The consumer stopped on an error and will not restart by itself. */
     onCrash(err: unknown): void;
+    /**
+     * The group is rebalancing: this member is about to rejoin and may lose
+     * partitions. Offsets committed now are still accepted by the broker.
+     */
+    onRebalancing?(): void;
 }
 
 export interface ConsumerClient {

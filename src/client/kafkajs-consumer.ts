@@ -70,10 +70,13 @@ export class KafkajsConsumer implements ConsumerClient {
             retry: { ...base.retry, restartOnFailure: async () => false },
             partitionAssigners: [kafkajsAssigner(s.rebalanceStrategy), kafkajsAssigner(other)],
         });
-        const { GROUP_JOIN, CRASH } = this.consumer.events;
+        const { GROUP_JOIN, CRASH, REBALANCING } = this.consumer.events;
         this.unsubscribe.push(this.consumer.on(GROUP_JOIN, (e) => {
             const a = e.payload.memberAssignment as Record<string, number[]>;
             options.onAssignment(Object.keys(a).map((topic) => ({ topic, partitions: a[topic].slice().sort((x, y) => x - y) })));
+        }));
+        this.unsubscribe.push(this.consumer.on(REBALANCING, () => {
+            if (!this.stopped) options.onRebalancing?.();
         }));
         this.unsubscribe.push(this.consumer.on(CRASH, (e) => {
             if (!this.stopped) options.onCrash(e.payload.error);

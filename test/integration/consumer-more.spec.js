@@ -213,4 +213,36 @@ seen[id] = (seen[id] || 0) + 1; global.set('seen2', seen); node.send(msg); node.
         assert.deepStrictEqual(Object.values({ ...global.get('seen1') }), Array(2 * N).fill(1));
         assert.deepStrictEqual(Object.values({ ...global.get('seen2') }), Array(N).fill(1));
     });
+
+    it('commits what was acknowledged when the group rebalances, so the new owner of a partition does not get it again', async function () {
+        const topic = await createTopic(unique('cons-rebal-commit'), 2);
+        const group = unique('g');
+        const N = 10; // per partition
+        await withProducer((p) => p.send({
+            topic,
+            messages: Array.from({ length: 2 * N }, (_, i) => ({ partition: i % 2, value: `q${i}` })),
+        }));
+        const count = (key) => `const seen = global.get('${key}') || {}; const id = msg.attribute.partition + ':' + msg.attribute.offset;
+seen[id] = (seen[id] || 0) + 1; global.set('${key}', seen); node.send(msg); node.done(); return null;`;
+        // A commit interval far longer than the test: only the rebalance can commit.
+        const cfg = { commitInterval: 600000, heartbeatInterval: 500, sessionTimeout: 6000 };
+        const first = workerFlow({ topic, group, func: count('seen1'), cfg });
+        await helper.load(NODES, [...first.nodes, ...first.flow], first.credentials);
+        const global = helper.getNode('w1').context().global;
+        await waitFor(() => Object.keys(global.get('seen1') || {}).length === 2 * N, 'c1 acknowledged every record', 30000);
+        await sleep(1000);
+        assert.deepStrictEqual(await committed(group, topic), { 0: -1, 1: -1 }, 'nothing committed before the rebalance');
+
+        const second = pair({ topic, group, func: count('seen2'), ids: { c: 'c2', w: 'w2' } });
+        await helper.setFlows([...first.nodes, ...first.flow, ...second], 'nodes', first.credentials);
+        await waitFor(async () => {
+            const d = await describeGroup(group);
+            return d.state === 'Stable' && d.members.length === 2;
+        }, 'both consumers in the group', 30000, 200);
+        const ends = await endOffsets(topic);
+        assert.deepStrictEqual(await committed(group, topic), ends, 'committed at the rebalance');
+        await sleep(2000); // c2 has fetched from its partition's committed offset by now
+        assert.deepStrictEqual({ ...global.get('seen2') }, {}, 'c2 got no record again');
+        assert.deepStrictEqual(Object.values({ ...global.get('seen1') }), Array(2 * N).fill(1));
+    });
 });

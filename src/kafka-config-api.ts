@@ -3,6 +3,7 @@ import type { Node } from 'node-red';
 import type { KafkaClient, ClusterInfo, ProducerClient } from './client';
 import type { KafkaSettings, Problem } from './lib/settings';
 import type { ConnectionState } from './lib/connection-state';
+import type { AdviceText } from './lib/errors';
 
 export interface Credentials {
     username?: string;
@@ -33,5 +34,7 @@ export interface KafkaConfigNode extends Node<Credentials> {
     describeProblem(p: Problem): string;
     /** Translates a key of this package's catalogs. */
     t(key: string, params?: object): string;
+    /** What to check for a failure, in the user's language (for describeError / toMsgError). */
+    advice: AdviceText;
 }
 

@@ -35,6 +35,7 @@ export = function (RED: NodeAPI): void {
         const t = (key: string, params?: object): string => RED._(`kafka-config.${key}`, params as Record<string, string | number> | undefined);
         node.t = t;
         node.describeProblem = (p: Problem) => t(`errors.${p.key}`, p.params);
+        node.advice = (a) => t(`runtime.${a}`);
 
         const { settings, problems } = readSettings(def, node.credentials ?? {});
         mutable.settings = settings;
@@ -118,7 +119,7 @@ export = function (RED: NodeAPI): void {
             }, (err: unknown) => {
                 connecting = null;
                 if (closed) return;
-                const message = describeError(err);
+                const message = describeError(err, node.advice);
                 const delay = retryDelay(attempt++, settings.consumer.retryBackoff);
                 node.error(t('errors.connect-failed', { message, seconds: Math.round(delay / 1000) }));
                 setState('retrying', message);

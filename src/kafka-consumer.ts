@@ -248,7 +248,7 @@ export = function (RED: NodeAPI): void {
                     node.warn(t('warn.dead-lettered', { topic: r.topic, partition: r.partition, offset: r.offset, dlq: deadLetterTopic, attempts: d.attempts }));
                     acknowledge(m, d);
                 }, (err: unknown) => {
-                    node.error(t('errors.dlq-failed', { dlq: deadLetterTopic, error: describeError(err) }));
+                    node.error(t('errors.dlq-failed', { dlq: deadLetterTopic, error: describeError(err, config!.advice) }));
                     d.attempts--; // try the dead-letter topic again after the backoff
                     d.timer = setTimeout(() => {
                         d.timer = null;
@@ -296,7 +296,7 @@ export = function (RED: NodeAPI): void {
                     m.tracker.markCommitted(offsets);
                 } catch (err) {
                     // A rebalance in progress: the next tick (or the new owner) commits.
-                    node.debug(t('debug.commit-failed', { error: describeError(err) }));
+                    node.debug(t('debug.commit-failed', { error: describeError(err, config!.advice) }));
                 }
             });
             return m.committing;
@@ -383,7 +383,7 @@ export = function (RED: NodeAPI): void {
 
         // ---- member lifecycle ---------------------------------------------------
         function reportFailure(err: unknown): void {
-            const description = describeError(err);
+            const description = describeError(err, config!.advice);
             lastError = description;
             if (episode) return;
             episode = true;
@@ -454,7 +454,7 @@ export = function (RED: NodeAPI): void {
             await commitMember(m);
             m.client = null;
             dropDeliveries(m);
-            await c.stop().catch((err: unknown) => node.debug(describeError(err)));
+            await c.stop().catch((err: unknown) => node.debug(describeError(err, config!.advice)));
         }
 
         // ---- topics -------------------------------------------------------------
@@ -499,7 +499,7 @@ export = function (RED: NodeAPI): void {
                     try {
                         if (m.client) { if (paused) m.client.pause(); else m.client.resume(); }
                     } catch (err) {
-                        node.debug(describeError(err));
+                        node.debug(describeError(err, config!.advice));
                     }
                 }
                 wake();

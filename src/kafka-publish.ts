@@ -43,7 +43,7 @@ export = function (RED: NodeAPI): void {
 
         const fail = (msg: PublishMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, err: unknown): void => {
             // A missing topic has a sentence of its own; other failures are described from the error.
-            msg.error = err instanceof UnknownTopicError ? { Code: 'CORE:RUNTIME', Description: err.message } : toMsgError(err);
+            msg.error = err instanceof UnknownTopicError ? { Code: 'CORE:RUNTIME', Description: err.message } : toMsgError(err, (a) => config ? config.advice(a) : a);
             send(msg);
             done(err instanceof Error ? err : new Error(msg.error.Description));
         };

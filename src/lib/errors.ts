@@ -38,44 +38,41 @@ export function rootCause(err: unknown): ErrorLike {
     return e;
 }
 
-/**
- * A sentence a person can act on, naming what to check, followed by the client's
- * own message. Recognises kafkajs's error names and broker error types; anything
- * else keeps its message.
- */
-export function describeError(err: unknown): string {
+/** What to check, by kind of failure; the sentences are the catalogs' `kafka-config.runtime.*`. */
+export const ADVICE = ['auth', 'tls', 'unreachable', 'timeout', 'unknown-topic', 'denied', 'too-large', 'replicas', 'other'] as const;
+export type Advice = (typeof ADVICE)[number];
+/** Turns an advice key into a sentence in the user's language. */
+export type AdviceText = (advice: Advice) => string;
+
+/** Which advice fits an error: recognises kafkajs's error names, broker error types and TLS failures. */
+export function adviceFor(err: unknown): Advice {
     const outer = (err ?? {}) as ErrorLike;
     const root = rootCause(err);
-    const message = String(root.message ?? outer.message ?? err ?? 'unknown error');
+    const message = String(root.message ?? outer.message ?? err ?? '');
     const name = String(root.name ?? '');
     const type = String(root.type ?? '');
-    let advice: string;
-    if (name === 'KafkaJSSASLAuthenticationError' || type.includes('SASL_AUTHENTICATION')) {
-        advice = 'Kafka refused the credentials: check the SASL mode, mechanism, username and password of the kafka-config node.';
-    } else if (/certificate|self[- ]signed|unable to verify|CERT_|SSL|TLS|EPROTO|wrong version number/i.test(message) ||
-        /CERT|ERR_SSL/.test(String(root.code ?? ''))) {
-        advice = 'The TLS handshake with Kafka failed: check the TLS switch and the CA, certificate and key of the tls-config node.';
-    } else if (name === 'KafkaJSConnectionError' || name === 'KafkaJSBrokerNotFound' ||
-        name === 'KafkaJSConnectionClosedError' || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|Connection timeout/i.test(message)) {
-        advice = 'Kafka could not be reached (Is your cluster reachable?): check the broker addresses and that the brokers are running.';
-    } else if (name === 'KafkaJSRequestTimeoutError' || type === 'REQUEST_TIMED_OUT') {
-        advice = 'Kafka did not answer in time: the cluster may be overloaded; raise the request timeout or retry later.';
-    } else if (type === 'UNKNOWN_TOPIC_OR_PARTITION') {
-        advice = 'The topic or partition does not exist on the cluster: create it or check its name.';
-    } else if (type === 'TOPIC_AUTHORIZATION_FAILED' || type === 'GROUP_AUTHORIZATION_FAILED' || type === 'CLUSTER_AUTHORIZATION_FAILED') {
-        advice = 'Kafka denied access: grant this user the needed ACLs on the topic or group.';
-    } else if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') {
-        advice = 'The broker rejected the record as too large: lower the message size or raise the topic\'s max.message.bytes.';
-    } else if (type === 'INVALID_REPLICATION_FACTOR' || type === 'NOT_ENOUGH_REPLICAS' || type === 'NOT_ENOUGH_REPLICAS_AFTER_APPEND') {
-        advice = 'Not enough in-sync replicas to accept the record: check the brokers of this topic.';
-    } else {
-        advice = 'Kafka reported an error.';
-    }
-    return `${advice} (${message})`;
+    if (name === 'KafkaJSSASLAuthenticationError' || type.includes('SASL_AUTHENTICATION')) return 'auth';
+    if (/certificate|self[- ]signed|unable to verify|CERT_|SSL|TLS|EPROTO|wrong version number/i.test(message) ||
+        /CERT|ERR_SSL/.test(String(root.code ?? ''))) return 'tls';
+    if (name === 'KafkaJSConnectionError' || name === 'KafkaJSBrokerNotFound' ||
+        name === 'KafkaJSConnectionClosedError' || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|Connection timeout/i.test(message)) return 'unreachable';
+    if (name === 'KafkaJSRequestTimeoutError' || type === 'REQUEST_TIMED_OUT') return 'timeout';
+    if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return 'unknown-topic';
+    if (type === 'TOPIC_AUTHORIZATION_FAILED' || type === 'GROUP_AUTHORIZATION_FAILED' || type === 'CLUSTER_AUTHORIZATION_FAILED') return 'denied';
+    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return 'too-large';
+    if (type === 'INVALID_REPLICATION_FACTOR' || type === 'NOT_ENOUGH_REPLICAS' || type === 'NOT_ENOUGH_REPLICAS_AFTER_APPEND') return 'replicas';
+    return 'other';
+}
+
+/** A sentence a person can act on, naming what to check, followed by the client's own message. */
+export function describeError(err: unknown, advice: AdviceText): string {
+    const outer = (err ?? {}) as ErrorLike;
+    const message = String(rootCause(err).message ?? outer.message ?? err ?? 'unknown error');
+    return `${advice(adviceFor(err))} (${message})`;
 }
 
 /** The `msg.error` object for any error: CORE:PARAM for ParamError, CORE:RUNTIME otherwise. */
-export function toMsgError(err: unknown): MsgError {
+export function toMsgError(err: unknown, advice: AdviceText): MsgError {
     if (err instanceof ParamError) return { Code: 'CORE:PARAM', Description: err.message };
-    return { Code: 'CORE:RUNTIME', Description: describeError(err) };
+    return { Code: 'CORE:RUNTIME', Description: describeError(err, advice) };
 }

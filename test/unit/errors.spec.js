@@ -1,6 +1,10 @@
 'use strict';
 const assert = require('assert');
-const { toMsgError, describeError, rootCause, ParamError } = require('../../nodes/lib/errors');
+const { toMsgError, describeError, rootCause, ParamError, ADVICE, adviceFor } = require('../../nodes/lib/errors');
+
+const catalog = (lang) => require(`../../nodes/locales/${lang}/kafka-config.json`)['kafka-config'].runtime;
+// The English sentences, as the config node's advice() gives them in an en-US editor.
+const advice = (a) => catalog('en-US')[a];
 
 function kafkaError(name, message, extra = {}) {
     const e = new Error(message);
@@ -10,7 +14,7 @@ function kafkaError(name, message, extra = {}) {
 
 describe('errors: msg.error', function () {
     it('ParamError is CORE:PARAM with its own sentence', function () {
-        assert.deepStrictEqual(toMsgError(new ParamError('No topic: set one.')), { Code: 'CORE:PARAM', Description: 'No topic: set one.' });
+        assert.deepStrictEqual(toMsgError(new ParamError('No topic: set one.'), advice), { Code: 'CORE:PARAM', Description: 'No topic: set one.' });
     });
     const cases = [
         ['SASL', kafkaError('KafkaJSSASLAuthenticationError', 'SASL SCRAM SHA512 authentication failed'), /refused the credentials/],
@@ -23,7 +27,7 @@ describe('errors: msg.error', function () {
     ];
     for (const [name, err, pattern] of cases) {
         it(`${name} is CORE:RUNTIME with advice and the client's message`, function () {
-            const m = toMsgError(err);
+            const m = toMsgError(err, advice);
             assert.strictEqual(m.Code, 'CORE:RUNTIME');
             assert.match(m.Description, pattern);
             assert.ok(m.Description.includes(err.message), m.Description);
@@ -33,10 +37,22 @@ describe('errors: msg.error', function () {
         const cause = kafkaError('KafkaJSSASLAuthenticationError', 'authentication failed');
         const wrapped = kafkaError('KafkaJSNumberOfRetriesExceeded', 'retries exceeded', { originalError: cause });
         assert.strictEqual(rootCause(wrapped), cause);
-        assert.match(describeError(wrapped), /refused the credentials.*authentication failed/);
+        assert.match(describeError(wrapped, advice), /refused the credentials.*authentication failed/);
     });
     it('copes with non-errors', function () {
-        assert.strictEqual(toMsgError('text').Code, 'CORE:RUNTIME');
-        assert.strictEqual(toMsgError(undefined).Code, 'CORE:RUNTIME');
+        assert.strictEqual(toMsgError('text', advice).Code, 'CORE:RUNTIME');
+        assert.strictEqual(toMsgError(undefined, advice).Code, 'CORE:RUNTIME');
+    });
+    it('every advice has a sentence in en-US and zh-CN, and nothing else is in the catalogs', function () {
+        for (const lang of ['en-US', 'zh-CN']) {
+            assert.deepStrictEqual(Object.keys(catalog(lang)).sort(), [...ADVICE].sort(), lang);
+            for (const a of ADVICE) assert.ok(catalog(lang)[a].length > 5, `${lang} ${a}`);
+        }
+    });
+    it('the sentence is the one of the advice that fits, in the language given', function () {
+        const err = kafkaError('KafkaJSSASLAuthenticationError', 'SASL PLAIN authentication failed');
+        assert.strictEqual(adviceFor(err), 'auth');
+        const zh = catalog('zh-CN');
+        assert.strictEqual(describeError(err, (a) => zh[a]), `${zh.auth} (SASL PLAIN authentication failed)`);
     });
 });

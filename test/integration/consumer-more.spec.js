@@ -16,6 +16,16 @@ async function describeGroup(group) {
     return withAdmin(async (admin) => (await admin.describeGroups([group])).groups[0]);
 }
 
+/** A new two-partition topic with n records in each. */
+async function twoPartitions(prefix, n) {
+    const topic = await createTopic(unique(prefix), 2);
+    await withProducer((p) => p.send({
+        topic,
+        messages: Array.from({ length: 2 * n }, (_, i) => ({ partition: i % 2, value: `${prefix}-${i}` })),
+    }));
+    return topic;
+}
+
 /** A flow: consumer -> worker (function `func`); Complete and Catch on the worker wired back to the consumer. */
 function workerFlow({ topic, group, func, consumer = {}, cfg = {}, ids = { c: 'c1', w: 'w1' } }) {
     const { nodes, credentials } = configFor('plaintext', 'cfg', { retryBackoff: 200, initialOffset: 'oldest', ...cfg });
@@ -164,13 +174,9 @@ return null;`;
     });
 
     it('after a rebalance, ignores acks for a lost partition and redelivers its unacknowledged records to the new owner', async function () {
-        const topic = await createTopic(unique('cons-rebal'), 2);
-        const group = unique('g');
         const N = 10; // per partition
-        await withProducer((p) => p.send({
-            topic,
-            messages: Array.from({ length: 2 * N }, (_, i) => ({ partition: i % 2, value: `r${i}` })),
-        }));
+        const topic = await twoPartitions('cons-rebal', N);
+        const group = unique('g');
         // w1 holds its records: the test releases them (send + done: the Complete node acks).
         const hold = `const held = global.get('held') || []; const seen = global.get('seen1') || {};
 const id = msg.attribute.partition + ':' + msg.attribute.offset; seen[id] = (seen[id] || 0) + 1; global.set('seen1', seen);
@@ -215,13 +221,9 @@ seen[id] = (seen[id] || 0) + 1; global.set('seen2', seen); node.send(msg); node.
     });
 
     it('commits what was acknowledged when the group rebalances, so the new owner of a partition does not get it again', async function () {
-        const topic = await createTopic(unique('cons-rebal-commit'), 2);
-        const group = unique('g');
         const N = 10; // per partition
-        await withProducer((p) => p.send({
-            topic,
-            messages: Array.from({ length: 2 * N }, (_, i) => ({ partition: i % 2, value: `q${i}` })),
-        }));
+        const topic = await twoPartitions('cons-rebal-commit', N);
+        const group = unique('g');
         const count = (key) => `const seen = global.get('${key}') || {}; const id = msg.attribute.partition + ':' + msg.attribute.offset;
 seen[id] = (seen[id] || 0) + 1; global.set('${key}', seen); node.send(msg); node.done(); return null;`;
         // A commit interval far longer than the test: only the rebalance can commit.

@@ -311,8 +311,13 @@ const LISTENERS = [
 ];
 
 class Broker {
-    constructor({ version = process.env.KAFKA_VERSION || DEFAULT_VERSION, dir } = {}) {
+    /**
+     * `properties`: server.properties entries that replace or add to the defaults
+     * below (e.g. { 'auto.create.topics.enable': 'false' }).
+     */
+    constructor({ version = process.env.KAFKA_VERSION || DEFAULT_VERSION, dir, properties = {} } = {}) {
         this.version = version;
+        this.properties = properties;
         this.dir = dir || path.join(CACHE, `run-${version}-${process.pid}`);
         this.logFile = path.join(this.dir, 'broker.log');
         this.ports = null; // picked on the first start, then kept
@@ -457,6 +462,11 @@ class Broker {
             'num.network.threads=2',
             '',
         ];
+        for (const [name, value] of Object.entries(this.properties)) {
+            const at = lines.findIndex((l) => l.startsWith(`${name}=`));
+            if (at >= 0) lines.splice(at, 1);
+            lines.push(`${name}=${value}`);
+        }
         const propsFile = path.join(this.dir, 'server.properties');
         await fsp.writeFile(propsFile, lines.join('\n'));
 

@@ -176,7 +176,7 @@ function configFor(listener, cfgId = 'cfg', extra = {}) {
         nodes.push(t);
     };
     switch (listener) {
-        case 'plaintext': def.brokers = info.plaintext; break;
+        case 'plaintext': def.brokers = extra.brokers || info.plaintext; break;
         case 'plain': def.brokers = info.saslPlaintext; sasl('plain', users.plain); break;
         case 'scram256': def.brokers = info.saslPlaintext; sasl('scram', users.scram256, 'sha-256'); break;
         case 'scram512': def.brokers = info.saslPlaintext; sasl('scram', users.scram512, 'sha-512'); break;

@@ -7,7 +7,7 @@
  */
 const assert = require('assert');
 const net = require('net');
-const { helper, env, configFor, waitFor, nodeModules, unloadAndCheckRejections } = require('./support');
+const { helper, env, configFor, waitFor, nodeModules, unloadAndCheckRejections, lastStatus } = require('./support');
 
 /** A minimal user of a kafka-config node: registers on start, deregisters on close. */
 function probeNode(RED) {
@@ -29,12 +29,6 @@ function flowWith(listener, extra = {}, probes = ['p1']) {
     const flow = [{ id: 'f1', type: 'tab' }, ...nodes.map((n) => ({ ...n }))];
     for (const id of probes) flow.push({ id, z: 'f1', type: 'kafka-probe', config: 'cfg' });
     return { flow, credentials };
-}
-
-/** The last status a node showed, through the test helper's spy on Node.prototype.status. */
-function lastStatus(node) {
-    const calls = node.status.getCalls ? node.status.getCalls().filter((c) => c.thisValue === node) : [];
-    return calls.length ? calls[calls.length - 1].args[0] : null;
 }
 
 function errorsLogged() {

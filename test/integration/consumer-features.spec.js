@@ -6,7 +6,7 @@
  */
 const assert = require('assert');
 const { CompressionTypes } = require('kafkajs');
-const { helper, env, nodeModules, unique, kafka, withProducer, sleep, createTopic, configFor, waitFor, readBack } = require('./support');
+const { helper, env, nodeModules, unique, kafka, withProducer, sleep, lastStatus, createTopic, configFor, waitFor, readBack } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
 
@@ -34,11 +34,6 @@ const got = () => Array.from(helper.getNode('w1').context().global.get('got') ||
 
 async function send(topic, messages, extra = {}) {
     await withProducer((p) => p.send({ topic, messages, ...extra }));
-}
-
-function lastStatus(node) {
-    const calls = node.status.getCalls ? node.status.getCalls().filter((c) => c.thisValue === node) : [];
-    return calls.length ? calls[calls.length - 1].args[0] : null;
 }
 
 describe('kafka-consumer settings', function () {

@@ -5,18 +5,9 @@
  * alone, and a removed node leaving the group.
  */
 const assert = require('assert');
-const { helper, nodeModules, unique, withAdmin, withProducer, sleep, createTopic, configFor, waitFor } = require('./support');
+const { helper, nodeModules, unique, withProducer, sleep, createTopic, configFor, waitFor, statusHistory, describeGroup } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
-
-async function describeGroup(group) {
-    return withAdmin(async (admin) => (await admin.describeGroups([group])).groups[0]);
-}
-
-/** Statuses the node set, oldest first (the helper records every call). */
-function statuses(node) {
-    return node.status.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]);
-}
 
 /** consumer -> collector (acks through Complete); error messages are collected apart. */
 function flowFor({ topic, group, consumer = {}, listener = 'plaintext', cfg = {} }) {
@@ -46,8 +37,8 @@ describe('kafka-consumer in the group: membership, credentials, redeploy and rem
         const { flow, credentials } = flowFor({ topic, group, consumer: { consumerCount: 3 } });
         await helper.load(NODES, flow, credentials);
         const c1 = helper.getNode('c1');
-        await waitFor(() => statuses(c1).some((s) => /2 of 3 consumers idle/.test(s.text)), 'the idle-members status', 60000, 200);
-        const s = statuses(c1).find((x) => /idle/.test(x.text));
+        await waitFor(() => statusHistory(c1).some((s) => /2 of 3 consumers idle/.test(s.text)), 'the idle-members status', 60000, 200);
+        const s = statusHistory(c1).find((x) => /idle/.test(x.text));
         assert.strictEqual(s.fill, 'yellow');
         const desc = await describeGroup(group);
         assert.strictEqual(desc.members.length, 3);
@@ -71,7 +62,7 @@ describe('kafka-consumer in the group: membership, credentials, redeploy and rem
         const [error] = global.get('errs');
         assert.strictEqual(error.Code, 'CORE:RUNTIME');
         assert.match(error.Description, /refused the credentials/);
-        await waitFor(() => statuses(c1).some((s) => s.fill === 'red'), 'a red status', 10000);
+        await waitFor(() => statusHistory(c1).some((s) => s.fill === 'red'), 'a red status', 10000);
         assert.ok(c1.error.getCalls().some((c) => /refused the credentials/.test(String(c.args[0]))), 'a Node-RED error');
         // Retries follow the retry backoff (500 ms, growing): a handful of attempts in 6 s, not hundreds.
         const auth = () => helper.getNode('cfg').error.getCalls().length + c1.error.getCalls().length + c1.debug.getCalls().length;

@@ -9,13 +9,9 @@ const assert = require('assert');
 const crypto = require('crypto');
 const { isDeepStrictEqual } = require('util');
 const { CompressionTypes } = require('kafkajs');
-const { helper, nodeModules, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, configFor, waitFor } = require('./support');
+const { helper, nodeModules, unique, kafka, withProducer, describeGroup, committed, endOffsets, sleep, createTopic, configFor, waitFor } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
-async function describeGroup(group) {
-    return withAdmin(async (admin) => (await admin.describeGroups([group])).groups[0]);
-}
-
 /** A new two-partition topic with n records in each. */
 async function twoPartitions(prefix, n) {
     const topic = await createTopic(unique(prefix), 2);

@@ -6,7 +6,7 @@
  */
 const assert = require('assert');
 const { AssignerProtocol } = require('kafkajs');
-const { helper, nodeModules, unique, withAdmin, withProducer, committed, endOffsets, createTopic, configFor, waitFor } = require('./support');
+const { helper, nodeModules, unique, withAdmin, withProducer, describeGroup, committed, endOffsets, createTopic, configFor, waitFor } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
 
@@ -182,7 +182,7 @@ describe('kafka-consumer', function () {
             await helper.load(NODES, flow, credentials);
             let desc = null;
             await waitFor(async () => {
-                desc = await withAdmin(async (admin) => (await admin.describeGroups([group])).groups[0]);
+                desc = await describeGroup(group);
                 return desc.state === 'Stable' && desc.members.length === 2;
             }, 'two stable members', 30000, 300);
             assert.strictEqual(desc.protocol, strategy);

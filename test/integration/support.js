@@ -199,6 +199,21 @@ async function waitFor(predicate, what, timeoutMs = 20000, everyMs = 50) {
     }
 }
 
+/** Every status a node showed, oldest first, through the test helper's spy on Node.prototype.status. */
+function statusHistory(node) {
+    return node.status.getCalls ? node.status.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]) : [];
+}
+
+/** The last status a node showed (null when none). */
+function lastStatus(node) {
+    const all = statusHistory(node);
+    return all.length ? all[all.length - 1] : null;
+}
+
+async function describeGroup(group) {
+    return withAdmin(async (admin) => (await admin.describeGroups([group])).groups[0]);
+}
+
 /** Records every status a node shows (node-red-node-test-helper lets us spy on node.status). */
 function statuses(node) {
     const seen = [];
@@ -226,4 +241,4 @@ function unloadAndCheckRejections() {
     });
 }
 
-module.exports = { unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, readBack, configFor, waitFor, statuses };
+module.exports = { statusHistory, lastStatus, describeGroup, unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, readBack, configFor, waitFor, statuses };

@@ -5,7 +5,8 @@
  * alone, and a removed node leaving the group.
  */
 const assert = require('assert');
-const { helper, nodeModules, unique, withProducer, sleep, createTopic, configFor, waitFor, statusHistory, describeGroup } = require('./support');
+const { AssignerProtocol } = require('kafkajs');
+const { helper, nodeModules, unique, withProducer, sleep, createTopic, configFor, waitFor, statusHistory, lastStatus, describeGroup } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
 
@@ -37,11 +38,16 @@ describe('kafka-consumer in the group: membership, credentials, redeploy and rem
         const { flow, credentials } = flowFor({ topic, group, consumer: { consumerCount: 3 } });
         await helper.load(NODES, flow, credentials);
         const c1 = helper.getNode('c1');
-        await waitFor(() => statusHistory(c1).some((s) => /2 of 3 consumers idle/.test(s.text)), 'the idle-members status', 60000, 200);
-        const s = statusHistory(c1).find((x) => /idle/.test(x.text));
-        assert.strictEqual(s.fill, 'yellow');
+        // Settled: all three in the group, the status says two of them are idle.
+        await waitFor(async () => {
+            const d = await describeGroup(group);
+            return d.state === 'Stable' && d.members.length === 3;
+        }, 'three members in a stable group', 60000, 200);
+        await waitFor(() => /2 of 3 consumers idle/.test((lastStatus(c1) || {}).text), 'the idle-members status', 10000, 100);
+        assert.strictEqual(lastStatus(c1).fill, 'yellow');
         const desc = await describeGroup(group);
-        assert.strictEqual(desc.members.length, 3);
+        const owning = desc.members.filter((m) => m.memberAssignment.length > 0 && AssignerProtocol.MemberAssignment.decode(m.memberAssignment).assignment[topic]?.length);
+        assert.strictEqual(owning.length, 1, 'one member owns the one partition');
         await withProducer((p) => p.send({ topic, messages: [{ value: 'one' }, { value: 'two' }] }));
         const global = helper.getNode('w1').context().global;
         await waitFor(() => (global.get('got') || []).length === 2, 'both records, from the one busy member', 30000);

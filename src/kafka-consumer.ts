@@ -8,10 +8,11 @@ import type { NodeAPI, Node, NodeDef, NodeMessage } from 'node-red';
 import type { ConsumerClient, ConsumerRecord, BatchControl, PartitionAssignment } from './client';
 import type { KafkaConfigNode } from './kafka-config-api';
 import { OffsetTracker } from './lib/offset-tracker';
-import { parseTopics, resolveTopics, sameTopics, hasPatterns } from './lib/topics';
-import type { TopicProblem } from './lib/topics';
+import { resolveTopics, sameTopics, hasPatterns } from './lib/topics';
 import { recordToMessage, ackFor } from './lib/consumer-output';
-import type { PayloadFormat } from './lib/consumer-output';
+import { readConsumerFields } from './lib/consumer-fields';
+import type { ConsumerFieldsRaw } from './lib/consumer-fields';
+import { afterFailure, deadLetterHeaders, failureText } from './lib/failure-policy';
 import { describeError } from './lib/errors';
 import { statusView, retryDelay } from './lib/connection-state';
 import type { ConnectionState } from './lib/connection-state';
@@ -19,24 +20,11 @@ import { within } from './lib/within';
 import { messageIds } from './lib/msg-ids';
 
 const CLOSE_BUDGET_MS = 10000;
-const DEFAULT_MAX_IN_FLIGHT = 100;
-const DEFAULT_TOPIC_REFRESH_MS = 30000;
 /** While waiting for capacity, heartbeats are sent at least this often. */
 const WAIT_SLICE_MS = 1000;
 
-interface ConsumerDef extends NodeDef {
+interface ConsumerDef extends NodeDef, ConsumerFieldsRaw {
     config?: string;
-    group?: string;
-    topics?: unknown;
-    consumerCount?: unknown;
-    format?: string;
-    maxInFlight?: unknown;
-    maxAttempts?: unknown;
-    afterMaxAttempts?: string;
-    deadLetterTopic?: string;
-    ackTimeout?: unknown;
-    /** ms between metadata polls for /pattern/ topics; not in the editor (tests shorten it) */
-    topicRefresh?: unknown;
 }
 
 interface Delivery {
@@ -56,26 +44,6 @@ interface Member {
     committing: Promise<void>;
 }
 
-function intField(v: unknown, fallback: number, min: number): number | null {
-    if (v === undefined || v === null || v === '') return fallback;
-    const n = Number(v);
-    return Number.isInteger(n) && n >= min ? n : null;
-}
-
-function errorText(e: unknown): string {
-    if (e && typeof e === 'object') {
-        const o = e as { Description?: unknown; message?: unknown };
-        if (typeof o.Description === 'string') return o.Description;
-        if (typeof o.message === 'string') return o.message;
-        try {
-            return JSON.stringify(e);
-        } catch {
-            return String(e);
-        }
-    }
-    return String(e);
-}
-
 export = function (RED: NodeAPI): void {
     function KafkaConsumer(this: Node, def: ConsumerDef): void {
         RED.nodes.createNode(this, def);
@@ -85,25 +53,12 @@ export = function (RED: NodeAPI): void {
         const config = (def.config ? RED.nodes.getNode(def.config) : null) as KafkaConfigNode | null;
 
         // ---- fields -------------------------------------------------------------
-        const problems: string[] = [];
-        const group = String(def.group ?? '').trim();
-        if (!group) problems.push(t('errors.group-empty'));
-        const parsed = parseTopics(def.topics);
-        for (const p of parsed.problems as TopicProblem[]) problems.push(t(`errors.${p.key}`, p.params));
-        const spec = parsed.spec;
-        const consumerCount = intField(def.consumerCount, 1, 1);
-        const maxInFlight = intField(def.maxInFlight, DEFAULT_MAX_IN_FLIGHT, 1);
-        const maxAttempts = intField(def.maxAttempts, 0, 0);
-        const ackTimeout = intField(def.ackTimeout, 0, 0);
-        const topicRefresh = intField(def.topicRefresh, DEFAULT_TOPIC_REFRESH_MS, 100) ?? DEFAULT_TOPIC_REFRESH_MS;
-        if (consumerCount === null) problems.push(t('errors.bad-number', { field: t('label.consumerCount'), min: 1 }));
-        if (maxInFlight === null) problems.push(t('errors.bad-number', { field: t('label.maxInFlight'), min: 1 }));
-        if (maxAttempts === null) problems.push(t('errors.bad-number', { field: t('label.maxAttempts'), min: 0 }));
-        if (ackTimeout === null) problems.push(t('errors.bad-number', { field: t('label.ackTimeout'), min: 0 }));
-        const format: PayloadFormat = def.format === 'string' || def.format === 'json' ? def.format : 'buffer';
-        const afterMax = def.afterMaxAttempts === 'skip' ? 'skip' : 'dlq';
-        const deadLetterTopic = String(def.deadLetterTopic ?? '').trim();
-        if (maxAttempts && afterMax === 'dlq' && !deadLetterTopic) problems.push(t('errors.dlq-empty'));
+        const { fields, problems: fieldProblems } = readConsumerFields(def);
+        const problems = fieldProblems.map((p) => (p.key === 'bad-number'
+            ? t('errors.bad-number', { field: t(`label.${p.params.field}`), min: p.params.min })
+            : t(`errors.${p.key}`, p.params)));
+        const { group, consumerCount, format, maxInFlight, maxAttempts, ackTimeout, deadLetterTopic, topicRefresh } = fields;
+        const spec = fields.topics;
         if (!config) problems.push(t('errors.no-config'));
 
         if (problems.length || !config) {
@@ -133,7 +88,7 @@ export = function (RED: NodeAPI): void {
         const nextMsgId = messageIds();
         let statusKey = '';
         const members: Member[] = [];
-        for (let i = 0; i < (consumerCount ?? 1); i++) {
+        for (let i = 0; i < consumerCount; i++) {
             members.push({
                 index: i, client: null, tracker: new OffsetTracker<Delivery>(), assignment: null,
                 restartTimer: null, attempt: 0, failing: false, committing: Promise.resolve(),
@@ -237,13 +192,14 @@ export = function (RED: NodeAPI): void {
             clearTimer(d);
             d.attempts++;
             const r = d.record;
-            const text = errorText(error);
-            if (maxAttempts && d.attempts >= maxAttempts) {
-                if (afterMax === 'skip') {
-                    node.warn(t('warn.skipped', { topic: r.topic, partition: r.partition, offset: r.offset, attempts: d.attempts, error: text }));
-                    acknowledge(m, d);
-                    return;
-                }
+            const text = failureText(error);
+            const action = afterFailure(d.attempts, maxAttempts, fields.afterMaxAttempts);
+            if (action === 'skip') {
+                node.warn(t('warn.skipped', { topic: r.topic, partition: r.partition, offset: r.offset, attempts: d.attempts, error: text }));
+                acknowledge(m, d);
+                return;
+            }
+            if (action === 'dead-letter') {
                 deadLetter(d, text).then(() => {
                     node.warn(t('warn.dead-lettered', { topic: r.topic, partition: r.partition, offset: r.offset, dlq: deadLetterTopic, attempts: d.attempts }));
                     acknowledge(m, d);
@@ -270,15 +226,7 @@ export = function (RED: NodeAPI): void {
             const producer = await config!.producer();
             const partitions = await client!.partitionsFor(deadLetterTopic);
             if (!partitions || !partitions.length) throw new Error(t('errors.dlq-missing', { dlq: deadLetterTopic }));
-            const headers: Record<string, string> = {};
-            for (const [k, v] of Object.entries(r.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
-            Object.assign(headers, {
-                'dlq-error': error,
-                'dlq-origin-topic': r.topic,
-                'dlq-origin-partition': String(r.partition),
-                'dlq-origin-offset': r.offset,
-                'dlq-attempts': String(d.attempts),
-            });
+            const headers = deadLetterHeaders(r.headers, r, error, d.attempts);
             await producer.send([{
                 topic: deadLetterTopic,
                 records: [{ partition: partitions[r.partition % partitions.length], key: r.key, value: r.value, headers }],
@@ -307,9 +255,9 @@ export = function (RED: NodeAPI): void {
         }
 
         // ---- the batch loop -----------------------------------------------------
-        const full = () => (flowAck && inFlight() >= maxInFlight!) || paused;
+        const full = () => (flowAck && inFlight() >= maxInFlight) || paused;
         /** Once full, the flow is refilled when this few records are in flight: in runs, not one record per ack. */
-        const lowWater = maxInFlight! - Math.max(1, Math.floor(maxInFlight! / 4));
+        const lowWater = maxInFlight - Math.max(1, Math.floor(maxInFlight / 4));
 
         /** Resolves on the next ack/pause/resume (wake), or after `ms`; one timer, cleared. */
         function nextWake(ms: number): Promise<void> {

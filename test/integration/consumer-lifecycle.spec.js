@@ -114,4 +114,18 @@ describe('kafka-consumer in the group: membership, credentials, redeploy and rem
         assert.strictEqual(d.state, 'Empty', `group state ${d.state} with ${d.members.length} members`);
         assert.ok(closeMs < 15000, `removal took ${closeMs} ms`);
     });
+
+    it('refuses invalid fields at deploy with a red status and one error naming each problem; the runtime runs on', async function () {
+        const topic = await createTopic(unique('life-invalid'), 1);
+        const { flow, credentials } = flowFor({ topic, group: ' ', consumer: { maxInFlight: '0' } });
+        await helper.load(NODES, flow, credentials);
+        const c1 = helper.getNode('c1');
+        assert.deepStrictEqual(lastStatus(c1), { fill: 'red', shape: 'dot', text: 'invalid configuration' });
+        const errors = c1.error.getCalls().map((c) => String(c.args[0]));
+        assert.deepStrictEqual(errors, ['Invalid kafka-consumer configuration: The consumer group is required. Max in flight must be a whole number of at least 1.']);
+        // The rest of the flow still works.
+        const w1 = helper.getNode('w1');
+        w1.receive({ payload: 'still here', attribute: {} });
+        await waitFor(() => (w1.context().global.get('got') || []).includes('still here'), 'the function node runs', 5000);
+    });
 });

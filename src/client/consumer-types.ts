@@ -2,18 +2,10 @@
 // as decimal strings (int64).
 import type { ConsumerGroupSettings } from '../lib/settings';
 import type { TopicPartitionOffset } from './types';
+import type { RecordIn } from '../lib/consumer-output';
 
-export interface ConsumerRecord {
-    topic: string;
-    partition: number;
-    offset: string;
-    key: Buffer | null;
-    value: Buffer | null;
-    /** header values decoded as UTF-8; a header sent several times gives an array */
-    headers: Record<string, string | string[]>;
-    /** ms since the epoch, decimal string */
-    timestamp: string;
-}
+/** A consumed record, as the node's pure output logic takes it (lib/consumer-output). */
+export type ConsumerRecord = RecordIn;
 
 export interface BatchControl {
     /** False once the consumer is stopping: stop handing records over and return. */

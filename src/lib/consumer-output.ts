@@ -10,6 +10,7 @@ export interface RecordIn {
     offset: string;
     key: Buffer | null;
     value: Buffer | null;
+    /** header values decoded as UTF-8; a header sent several times gives an array */
     headers: Record<string, string | string[]>;
     /** ms since the epoch, decimal string */
     timestamp: string;

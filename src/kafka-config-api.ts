@@ -2,7 +2,7 @@
 import type { Node } from 'node-red';
 import type { KafkaClient, ClusterInfo, ProducerClient } from './client';
 import type { KafkaSettings, Problem } from './lib/settings';
-import type { ConnectionState } from './lib/connection-state';
+import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import type { AdviceText } from './lib/errors';
 
 export interface Credentials {
@@ -32,6 +32,10 @@ export interface KafkaConfigNode extends Node<Credentials> {
     producer(): Promise<ProducerClient>;
     /** A translated sentence for a configuration problem. */
     describeProblem(p: Problem): string;
+    /** "Invalid configuration: ..." with every problem, translated (empty when valid). */
+    readonly invalidText: string;
+    /** The node status for a connection state, translated, with an optional detail after it. */
+    statusOf(state: ConnectionState, detail?: string): ShownStatus;
     /** Translates a key of this package's catalogs. */
     t(key: string, params?: object): string;
     /** What to check for a failure, in the user's language (for describeError / toMsgError). */

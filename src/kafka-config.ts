@@ -29,13 +29,18 @@ export = function (RED: NodeAPI): void {
         const node = this;
         const mutable = node as unknown as {
             settings: KafkaSettings; problems: Problem[]; client: KafkaClient | null;
-            state: ConnectionState; clusterInfo: ClusterInfo | null;
+            state: ConnectionState; clusterInfo: ClusterInfo | null; invalidText: string;
         };
         const users = new Map<string, { user: Node; hooks: UserHooks }>();
         const t = (key: string, params?: object): string => RED._(`kafka-config.${key}`, params as Record<string, string | number> | undefined);
         node.t = t;
         node.describeProblem = (p: Problem) => t(`errors.${p.key}`, p.params);
         node.advice = (a) => t(`runtime.${a}`);
+        node.statusOf = (state, detail = '') => {
+            const v = statusView(state);
+            const text = v.key.startsWith('node-red:') ? RED._(v.key) : t(v.key);
+            return { fill: v.fill, shape: v.shape, text: detail ? `${text}: ${detail}` : text };
+        };
 
         const { settings, problems } = readSettings(def, node.credentials ?? {});
         mutable.settings = settings;
@@ -87,14 +92,12 @@ export = function (RED: NodeAPI): void {
                 hooks.onState(node.state, detail);
                 return;
             }
-            const v = statusView(node.state);
-            const text = v.key.startsWith('node-red:') ? RED._(v.key) : t(v.key);
-            user.status({ fill: v.fill, shape: v.shape, text: detail ? `${text}: ${detail}` : text });
+            user.status(node.statusOf(node.state, detail));
         }
 
+        mutable.invalidText = problems.length ? t('errors.invalid', { problems: problems.map(node.describeProblem).join(' ') }) : '';
         if (problems.length) {
-            const text = problems.map(node.describeProblem).join(' ');
-            node.error(t('errors.invalid', { problems: text }));
+            node.error(node.invalidText);
             mutable.state = 'invalid';
             detail = node.describeProblem(problems[0]);
         } else if (settings.consumer.offsetRetention > 0 && !offsetRetentionHonoured(settings.connection.kafkaVersion)) {
@@ -145,7 +148,7 @@ export = function (RED: NodeAPI): void {
 
         node.whenConnected = () => {
             if (node.state === 'invalid') {
-                return Promise.reject(new Error(t('errors.invalid', { problems: problems.map(node.describeProblem).join(' ') })));
+                return Promise.reject(new Error(node.invalidText));
             }
             if (node.state === 'connected') return Promise.resolve();
             if (node.state === 'idle') void connect();
@@ -154,7 +157,7 @@ export = function (RED: NodeAPI): void {
 
         node.producer = () => {
             const client = node.client;
-            if (!client) return Promise.reject(new Error(t('errors.invalid', { problems: problems.map(node.describeProblem).join(' ') })));
+            if (!client) return Promise.reject(new Error(node.invalidText));
             if (!producerPromise) {
                 const p = client.createProducer();
                 producerPromise = p.connect().then(() => p);

@@ -14,8 +14,8 @@ import { readConsumerFields } from './lib/consumer-fields';
 import type { ConsumerFieldsRaw } from './lib/consumer-fields';
 import { afterFailure, deadLetterHeaders, failureText } from './lib/failure-policy';
 import { describeError } from './lib/errors';
-import { statusView, retryDelay } from './lib/connection-state';
-import type { ConnectionState } from './lib/connection-state';
+import { retryDelay } from './lib/connection-state';
+import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
 import { messageIds } from './lib/msg-ids';
 
@@ -100,15 +100,13 @@ export = function (RED: NodeAPI): void {
 
         // ---- status -------------------------------------------------------------
         function updateStatus(): void {
-            let s: { fill: 'red' | 'green' | 'yellow' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string };
+            let s: ShownStatus;
             if (!client || cfgState === 'invalid') {
-                const v = statusView(cfgState);
-                s = { fill: v.fill, shape: v.shape, text: config!.t(v.key) };
+                s = config!.statusOf(cfgState);
             } else if (topicsFailing || members.some((m) => m.failing)) {
                 s = { fill: 'red', shape: 'ring', text: t('status.error', { error: lastError }) };
             } else if (cfgState !== 'connected' && cfgState !== 'idle') {
-                const v = statusView(cfgState);
-                s = { fill: v.fill, shape: v.shape, text: cfgDetail ? `${config!.t(v.key)}: ${cfgDetail}` : config!.t(v.key) };
+                s = config!.statusOf(cfgState, cfgDetail);
             } else if (topicsNow.length === 0 && hasPatterns(spec)) {
                 s = { fill: 'yellow', shape: 'ring', text: t('status.no-topics') };
             } else if (members.some((m) => m.assignment === null)) {
@@ -370,9 +368,6 @@ export = function (RED: NodeAPI): void {
                 settings,
                 topics: topicsNow,
                 fromBeginning: settings.initialOffset === 'oldest',
-                // kafkajs's own auto-commit commits after every batch whatever the interval;
-                // the node commits in both ack modes, every commit interval.
-                autoCommit: false,
                 onBatch: (records, control) => onBatch(m, c, records, control),
                 onAssignment: (a) => onAssignment(m, c, a),
                 onCrash: (err) => memberFailed(m, c, err),

@@ -11,8 +11,7 @@ import { Publisher, PlacementProblem, UnknownTopicError } from './lib/publisher'
 import { ParamError, toMsgError } from './lib/errors';
 import type { MsgError } from './lib/errors';
 import type { Problem } from './lib/settings';
-import { statusView } from './lib/connection-state';
-import type { ConnectionState } from './lib/connection-state';
+import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
 
 const CLOSE_BUDGET_MS = 8000;
@@ -63,7 +62,7 @@ export = function (RED: NodeAPI): void {
                     producer: () => config.producer(),
                     partitionsFor: (topic) => (config.client
                         ? config.client.partitionsFor(topic, { autoCreate: true })
-                        : Promise.reject(new Error(config.problems.map(config.describeProblem).join(' ')))),
+                        : Promise.reject(new Error(config.invalidText))),
                     unknownTopic: (topic) => t('errors.unknown-topic', { topic }),
                 }),
             };
@@ -79,11 +78,9 @@ export = function (RED: NodeAPI): void {
         let lastWritten = publisher.written;
         let shown = '';
         function render(rate = 0): void {
-            let status: { fill: 'red' | 'green' | 'yellow' | 'blue' | 'grey'; shape: 'dot' | 'ring'; text: string };
+            let status: ShownStatus;
             if (state !== 'connected') {
-                const v = statusView(state);
-                const text = v.key.startsWith('node-red:') ? RED._(v.key) : config!.t(v.key);
-                status = { fill: v.fill, shape: v.shape, text: stateDetail ? `${text}: ${stateDetail}` : text };
+                status = config!.statusOf(state, stateDetail);
             } else if (lastError) {
                 status = { fill: 'red', shape: 'ring', text: t('status.error', { code: lastError }) };
             } else if (rate > 0 || publisher.queued > 0) {

@@ -13,6 +13,13 @@ export interface StatusView {
     key: string;
 }
 
+/** A status as a node shows it: the view's colour and shape, with translated text. */
+export interface ShownStatus {
+    fill: StatusView['fill'];
+    shape: StatusView['shape'];
+    text: string;
+}
+
 const VIEWS: Record<ConnectionState, StatusView> = {
     idle: { fill: 'grey', shape: 'ring', key: 'node-red:common.status.not-connected' },
     connecting: { fill: 'yellow', shape: 'ring', key: 'node-red:common.status.connecting' },

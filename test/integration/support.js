@@ -26,9 +26,14 @@ const LOCALES = path.join(__dirname, '..', '..', 'nodes', 'locales');
 let catalogs = null;
 function loadCatalogs() {
     if (!catalogs) {
-        catalogs = Promise.resolve(i18n.init({})).then(() => Promise.all(['kafka-config', 'kafka-consumer', 'kafka-publish']
-            .filter((ns) => fs.existsSync(path.join(LOCALES, 'en-US', `${ns}.json`)))
-            .map((ns) => i18n.registerMessageCatalog(ns, LOCALES, `${ns}.json`))));
+        // Node-RED's own node messages (`node-red:common.status.*`), as the runtime has them.
+        const coreLocales = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(NODE_RED)] })), 'locales');
+        catalogs = Promise.resolve(i18n.init({})).then(() => Promise.all([
+            i18n.registerMessageCatalog('node-red', coreLocales, 'messages.json'),
+            ...['kafka-config', 'kafka-consumer', 'kafka-publish']
+                .filter((ns) => fs.existsSync(path.join(LOCALES, 'en-US', `${ns}.json`)))
+                .map((ns) => i18n.registerMessageCatalog(ns, LOCALES, `${ns}.json`)),
+        ]));
     }
     return catalogs;
 }

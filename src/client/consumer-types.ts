@@ -29,8 +29,6 @@ export interface ConsumerOptions {
     topics: string[];
     /** start from the oldest offset when the group has none committed */
     fromBeginning: boolean;
-    /** true: the client commits resolved offsets itself (kafkajs does so after every batch, whatever the interval) */
-    autoCommit: boolean;
     onBatch: BatchHandler;
     /** After each join: this member's partitions (empty when idle). */
     onAssignment(assignment: PartitionAssignment[]): void;

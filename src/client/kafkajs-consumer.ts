@@ -85,13 +85,11 @@ export class KafkajsConsumer implements ConsumerClient {
 
     async start(): Promise<void> {
         const { options } = this;
-        const s = options.settings;
         await this.consumer.connect();
         await this.consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
         await this.consumer.run({
-            autoCommit: options.autoCommit,
-            autoCommitInterval: options.autoCommit && s.commitInterval > 0 ? s.commitInterval : null,
-            autoCommitThreshold: options.autoCommit && s.commitInterval === 0 ? 1 : null,
+            // The node commits what was handed over (or acknowledged) itself, every commit interval.
+            autoCommit: false,
             eachBatchAutoResolve: false,
             partitionsConsumedConcurrently: 1,
             eachBatch: (payload: EachBatchPayload) => this.onBatch(payload),

@@ -5,6 +5,7 @@ import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
 import type { ConsumerClient, ConsumerOptions } from './consumer-types';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
+import { causedBy } from '../lib/errors';
 import type {
     ClientInit, ClusterInfo, KafkaClient, LogSink, ProducerClient, SendOptions, TopicRecords, PartitionWriteResult,
 } from './types';
@@ -21,15 +22,6 @@ function makeLogCreator(sink: LogSink): logCreator {
 
 /** How long a topic the cluster auto-creates is waited for. */
 const AUTO_CREATE_WAIT_MS = 5000;
-
-/** True when the error, or one it wraps (kafkajs's retry errors keep the last as `cause`), has this protocol type. */
-function causedBy(err: unknown, type: string): boolean {
-    let e = err as { type?: string; cause?: unknown } | undefined;
-    for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
-        if (e.type === type) return true;
-    }
-    return false;
-}
 
 class KafkajsProducer implements ProducerClient {
     private readonly producer: Producer;
@@ -141,7 +133,7 @@ export class KafkajsClient implements KafkaClient {
 
     async partitionsFor(topic: string, options: { autoCreate?: boolean } = {}): Promise<number[] | null> {
         const found = await this.readPartitions(topic);
-        if (found || !options.autoCreate || !producerConfig(this.init.settings.producer).allowAutoTopicCreation) return found;
+        if (found || !options.autoCreate) return found;
         // A cluster that says it never creates topics is not asked (and not waited for).
         if (await this.brokerConfig('auto.create.topics.enable') === 'false') return null;
         // The admin's metadata requests never create topics; a producer's may. An empty
@@ -206,8 +198,7 @@ export class KafkajsClient implements KafkaClient {
     }
 
     async listTopics(): Promise<string[]> {
-        if (!this.admin) await this.connect();
-        return this.admin!.listTopics();
+        return (await this.connectedAdmin()).listTopics();
     }
 
     createConsumer(options: ConsumerOptions): ConsumerClient {

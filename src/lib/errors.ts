@@ -27,15 +27,26 @@ interface ErrorLike {
     originalError?: unknown;
 }
 
-/** The innermost error: kafkajs wraps the real cause in retry errors. */
-export function rootCause(err: unknown): ErrorLike {
-    let e = (err ?? {}) as ErrorLike;
+/** The error and those it wraps, outermost first: kafkajs wraps the real cause in retry errors. */
+function causeChain(err: unknown): ErrorLike[] {
+    const chain = [(err ?? {}) as ErrorLike];
     for (let i = 0; i < 10; i++) {
-        const inner = (e.originalError ?? e.cause) as ErrorLike | undefined;
+        const inner = (chain[chain.length - 1].originalError ?? chain[chain.length - 1].cause) as ErrorLike | undefined;
         if (!inner || typeof inner !== 'object') break;
-        e = inner;
+        chain.push(inner);
     }
-    return e;
+    return chain;
+}
+
+/** The innermost error. */
+export function rootCause(err: unknown): ErrorLike {
+    const chain = causeChain(err);
+    return chain[chain.length - 1];
+}
+
+/** True when the error or one it wraps is a broker error of one of these protocol types. */
+export function causedBy(err: unknown, ...types: string[]): boolean {
+    return causeChain(err).some((e) => types.includes(String(e.type ?? '')));
 }
 
 /** What to check, by kind of failure; the sentences are the catalogs' `kafka-config.runtime.*`. */

@@ -2,6 +2,7 @@
 // node's fields or, where a field is empty, from msg.topic / msg.partition /
 // msg.key / msg.headers; and the size check against max message bytes.
 import type { Problem } from './settings';
+import { legalTopic } from './topics';
 
 /** The node's own fields, as the editor stores them: empty means "from msg.*". */
 export interface PublishFields {
@@ -58,13 +59,6 @@ function toBytes(v: unknown): Buffer | undefined {
         return undefined;
     }
     return json === undefined ? undefined : Buffer.from(json, 'utf8');
-}
-
-/** Kafka's rule for topic names: 1-249 of a-z A-Z 0-9 . _ - and not "." or "..". */
-const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
-
-export function legalTopic(topic: string): boolean {
-    return LEGAL_TOPIC.test(topic) && topic !== '.' && topic !== '..';
 }
 
 export function readTopic(fields: PublishFields, msg: Record<string, unknown>): string | Problem {

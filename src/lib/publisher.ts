@@ -10,6 +10,7 @@ import type { Clock, Queued } from './batcher';
 import { choosePartition, RoundRobin } from './partitioner';
 import type { PublishRecord } from './publish-input';
 import type { Problem } from './settings';
+import { causedBy } from './errors';
 
 export interface WrittenRecord {
     topic: string;
@@ -43,9 +44,10 @@ export interface PublisherInit {
     /** the message of UnknownTopicError */
     unknownTopic: (topic: string) => string;
     clock?: Clock;
-    /** how long a topic's partition list is trusted before it is read again */
-    metadataMaxAgeMs?: number;
 }
+
+/** How long a topic's partition list is trusted before it is read again. */
+const METADATA_MAX_AGE_MS = 60000;
 
 /** Told once per record: where it was written, or why not. */
 export type Written = (err: unknown, written?: WrittenRecord) => void;
@@ -76,7 +78,6 @@ export class Publisher {
     private readonly partitions = new Map<string, { ids: number[]; at: number }>();
     private readonly lookups = new Map<string, Promise<number[] | null>>();
     private readonly options: SendOptions;
-    private readonly maxAge: number;
     /** records the broker acknowledged (or, with acks None, that were sent) */
     written = 0;
     failed = 0;
@@ -84,7 +85,6 @@ export class Publisher {
     constructor(private readonly init: PublisherInit) {
         const s = init.settings;
         this.options = { acks: acksValue(s.requiredAcks), timeout: s.requestTimeout, compression: s.compression };
-        this.maxAge = init.metadataMaxAgeMs ?? 60000;
         this.batcher = new Batcher<Pending>({
             flushBytes: s.flushBytes,
             flushMessages: s.flushMessages,
@@ -103,7 +103,7 @@ export class Publisher {
     publish(record: PublishRecord, cb: Written): void {
         const cached = this.partitions.get(record.topic);
         // The synchronous path keeps arrival order when the partition list is known.
-        if (cached && Date.now() - cached.at < this.maxAge &&
+        if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS &&
             (record.partition === null || cached.ids.includes(record.partition))) {
             this.enqueue(record, cached.ids, cb);
             return;
@@ -169,8 +169,7 @@ export class Publisher {
             results = await producer.send(request, this.options);
         } catch (err) {
             // A topic that lost or changed partitions is read again before its next record.
-            if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ||
-                /UNKNOWN_TOPIC_OR_PARTITION|NOT_LEADER/.test(String((err as { type?: string }).type))) {
+            if (causedBy(err, 'UNKNOWN_TOPIC_OR_PARTITION', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER')) {
                 for (const t of topics.keys()) this.partitions.delete(t);
             }
             this.failed += batch.length;

@@ -11,7 +11,12 @@ export interface TopicProblem {
     params?: Record<string, string>;
 }
 
-const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+/** Kafka's rule for topic names: 1-249 of a-z A-Z 0-9 . _ - and not "." or "..". */
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export function legalTopic(topic: string): boolean {
+    return LEGAL_TOPIC.test(topic) && topic !== '.' && topic !== '..';
+}
 
 /** Splits the editor's list (an array, or text with one entry per line or comma-separated). */
 export function splitTopics(raw: unknown): string[] {
@@ -31,7 +36,7 @@ export function parseTopics(raw: unknown): { spec: TopicSpec; problems: TopicPro
             } catch {
                 problems.push({ key: 'pattern-invalid', params: { pattern: entry } });
             }
-        } else if (TOPIC_NAME.test(entry) && entry !== '.' && entry !== '..') {
+        } else if (legalTopic(entry)) {
             if (!spec.names.includes(entry)) spec.names.push(entry);
         } else {
             problems.push({ key: 'topic-invalid', params: { topic: entry } });

@@ -1,6 +1,7 @@
 // What a kafka-config node offers the nodes that use it (types only).
 import type { Node } from 'node-red';
-import type { KafkaClient, ClusterInfo, ProducerClient } from './client';
+import type { KafkaClient, ClusterInfo } from './client';
+import type { ProducerClient } from './lib/producer-client';
 import type { KafkaSettings, Problem } from './lib/settings';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import type { AdviceText } from './lib/errors';

@@ -4,7 +4,8 @@
 import type { NodeAPI, Node, NodeDef } from 'node-red';
 import type { ConnectionOptions } from 'tls';
 import { createClient } from './client';
-import type { KafkaClient, ClusterInfo, ProducerClient } from './client';
+import type { KafkaClient, ClusterInfo } from './client';
+import type { ProducerClient } from './lib/producer-client';
 import { readSettings, compareVersions, offsetRetentionHonoured } from './lib/settings';
 import type { KafkaSettings, Problem } from './lib/settings';
 import { statusView, retryDelay } from './lib/connection-state';

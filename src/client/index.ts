@@ -7,4 +7,3 @@ export function createClient(init: ClientInit): KafkaClient {
 }
 
 export type * from './types';
-export type * from './consumer-types';

@@ -6,8 +6,11 @@ import { consumerConfig } from '../lib/kafkajs-options';
 import { ASSIGNERS } from '../lib/assigners';
 import type { GroupMember } from '../lib/assigners';
 import type { RebalanceStrategy } from '../lib/settings';
-import type { ConsumerClient, ConsumerOptions, ConsumerRecord } from './consumer-types';
-import type { TopicPartitionOffset } from './types';
+import type {
+    ConsumerClient, ConsumerOptions, ConsumerRecord, CommittedOffset, PartitionAssignment,
+} from '../lib/consumer-client';
+
+export type CommittedReader = (partitions: PartitionAssignment[]) => Promise<CommittedOffset[]>;
 
 const ASSIGNER_VERSION = 0;
 
@@ -60,7 +63,7 @@ export class KafkajsConsumer implements ConsumerClient {
     private stopped = false;
     private readonly unsubscribe: (() => void)[] = [];
 
-    constructor(kafka: Kafka, private readonly options: ConsumerOptions) {
+    constructor(kafka: Kafka, private readonly options: ConsumerOptions, private readonly readCommitted: CommittedReader) {
         const s = options.settings;
         const other: RebalanceStrategy = s.rebalanceStrategy === 'range' ? 'roundrobin' : 'range';
         const base = consumerConfig(options.groupId, s);
@@ -91,7 +94,9 @@ export class KafkajsConsumer implements ConsumerClient {
             // The node commits what was handed over (or acknowledged) itself, every commit interval.
             autoCommit: false,
             eachBatchAutoResolve: false,
-            partitionsConsumedConcurrently: 1,
+            // Several partitions' batches are handed over at once, so the node can share
+            // its in-flight bound among them instead of draining one partition first.
+            partitionsConsumedConcurrently: Math.max(1, options.concurrency),
             eachBatch: (payload: EachBatchPayload) => this.onBatch(payload),
         });
     }
@@ -119,9 +124,15 @@ export class KafkajsConsumer implements ConsumerClient {
         });
     }
 
-    async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    async commit(offsets: CommittedOffset[]): Promise<void> {
         if (!offsets.length) return;
-        await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+        await this.consumer.commitOffsets(offsets.map((o) => ({
+            topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata,
+        })));
+    }
+
+    committed(partitions: PartitionAssignment[]): Promise<CommittedOffset[]> {
+        return this.readCommitted(partitions);
     }
 
     pause(): void {

@@ -3,12 +3,11 @@ import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes
 import type { Admin, Producer, Message, logCreator } from 'kafkajs';
 import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
-import type { ConsumerClient, ConsumerOptions } from './consumer-types';
+import type { ConsumerClient, ConsumerOptions, CommittedOffset, PartitionAssignment } from '../lib/consumer-client';
+import type { ProducerClient, SendOptions, TopicRecords, PartitionWriteResult } from '../lib/producer-client';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
-import type {
-    ClientInit, ClusterInfo, KafkaClient, LogSink, ProducerClient, SendOptions, TopicRecords, PartitionWriteResult,
-} from './types';
+import type { ClientInit, ClusterInfo, KafkaClient, LogSink } from './types';
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {
@@ -202,7 +201,21 @@ export class KafkajsClient implements KafkaClient {
     }
 
     createConsumer(options: ConsumerOptions): ConsumerClient {
-        return new KafkajsConsumer(this.kafka, options);
+        return new KafkajsConsumer(this.kafka, options, (partitions) => this.committed(options.groupId, partitions));
+    }
+
+    /** A group's committed offsets with their metadata, read through the admin connection. */
+    private async committed(groupId: string, partitions: PartitionAssignment[]): Promise<CommittedOffset[]> {
+        const admin = await this.connectedAdmin();
+        const res = await admin.fetchOffsets({ groupId, topics: partitions.map((a) => a.topic) });
+        const out: CommittedOffset[] = [];
+        for (const t of res) {
+            const wanted = new Set(partitions.find((a) => a.topic === t.topic)?.partitions ?? []);
+            for (const p of t.partitions) {
+                if (wanted.has(p.partition)) out.push({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata ?? null });
+            }
+        }
+        return out;
     }
 
     createProducer(): ProducerClient {

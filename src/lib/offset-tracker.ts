@@ -4,6 +4,13 @@
 // (transaction markers, compaction), so the commit point is "the oldest record
 // still in flight", or, with none in flight, "one past the newest delivered".
 // The committed offset therefore never passes an unacknowledged record.
+//
+// Records acknowledged above the commit point (while an older one waits for its
+// retry, say) travel with the commit, in the offset's metadata string (see
+// ./commit-metadata): whoever owns the partition next skips them instead of
+// delivering them again.
+import { encodeDone, decodeDone } from './commit-metadata';
+import type { OffsetRange } from './commit-metadata';
 
 export interface TopicPartitionOffset {
     topic: string;
@@ -19,6 +26,15 @@ interface PartitionState<T> {
     highest: bigint;
     /** the offset last committed (or -1n when none) */
     committed: bigint;
+    /** the metadata committed with it */
+    committedMeta: string | null;
+    /** offsets known done above `highest` (from the previous owner's commit), ascending */
+    skip: OffsetRange[];
+}
+
+export interface CommitPoint extends TopicPartitionOffset {
+    /** the offsets done above it, encoded (./commit-metadata); null when none */
+    metadata: string | null;
 }
 
 export function tpKey(topic: string, partition: number): string {
@@ -47,6 +63,7 @@ export class OffsetTracker<T = unknown> {
         const o = BigInt(offset);
         if (s.inFlight.has(offset)) return 'in-flight';
         if (o <= s.highest) return 'done';
+        if (s.skip.length && this.skipped(s, o)) return 'done';
         s.inFlight.set(offset, data);
         s.highest = o;
         this.count++;
@@ -62,8 +79,32 @@ export class OffsetTracker<T = unknown> {
         const s = this.state(topic, partition);
         const o = BigInt(offset);
         if (o <= s.highest) return false;
+        if (s.skip.length && this.skipped(s, o)) return false;
         s.highest = o;
         return true;
+    }
+
+    /** True (and the record counted as delivered and done) when the previous owner had finished it. */
+    private skipped(s: PartitionState<T>, o: bigint): boolean {
+        while (s.skip.length && s.skip[0].last < o) s.skip.shift();
+        if (!s.skip.length || s.skip[0].first > o) return false;
+        s.highest = o;
+        return true;
+    }
+
+    /**
+     * Takes over a partition from its committed offset and the metadata committed
+     * with it: the records that metadata names as done are not delivered again.
+     * Only for a partition this tracker has not delivered from yet.
+     */
+    seed(topic: string, partition: number, committed: string, metadata: string | null): void {
+        const s = this.state(topic, partition);
+        if (s.highest >= 0n || s.inFlight.size) return;
+        const base = BigInt(committed);
+        if (base < 0n) return;
+        s.skip = decodeDone(base, metadata);
+        s.committed = base;
+        s.committedMeta = metadata;
     }
 
     private state(topic: string, partition: number): PartitionState<T> {
@@ -78,7 +119,7 @@ export class OffsetTracker<T = unknown> {
         let p = this.parts.get(key);
         if (!p) {
             if (!create) return undefined;
-            p = { topic, partition, state: { inFlight: new Map(), highest: -1n, committed: -1n } };
+            p = { topic, partition, state: { inFlight: new Map(), highest: -1n, committed: -1n, committedMeta: null, skip: [] } };
             this.parts.set(key, p);
         }
         this.last = p;
@@ -103,27 +144,62 @@ export class OffsetTracker<T = unknown> {
     /** The offset that may be committed for a partition (null when nothing was delivered). */
     commitPoint(topic: string, partition: number): string | null {
         const s = this.lookup(topic, partition);
-        if (!s || s.highest < 0n) return null;
+        return s ? this.pointOf(s) : null;
+    }
+
+    private pointOf(s: PartitionState<T>): string | null {
+        if (s.highest < 0n) return null;
         const oldest = s.inFlight.keys().next();
         return oldest.done ? String(s.highest + 1n) : oldest.value;
     }
 
-    /** Commit points that moved since they were last marked committed. */
-    pendingCommits(): TopicPartitionOffset[] {
-        const out: TopicPartitionOffset[] = [];
+    /** The offsets done above a commit point: the gaps between in-flight records, then what was skipped ahead. */
+    private doneAbove(s: PartitionState<T>, point: bigint): OffsetRange[] {
+        const done: OffsetRange[] = [];
+        let next = point + 1n;
+        for (const key of s.inFlight.keys()) {
+            const o = BigInt(key);
+            if (o <= point) continue;
+            if (o > next) done.push({ first: next, last: o - 1n });
+            next = o + 1n;
+        }
+        if (s.highest >= next) done.push({ first: next, last: s.highest });
+        for (const r of s.skip) if (r.last > s.highest) done.push({ first: r.first > s.highest ? r.first : s.highest + 1n, last: r.last });
+        return done;
+    }
+
+    /** Commit points (with their metadata) that changed since they were last marked committed. */
+    pendingCommits(): CommitPoint[] {
+        const out: CommitPoint[] = [];
         for (const { topic, partition, state } of this.parts.values()) {
-            const point = this.commitPoint(topic, partition);
-            if (point !== null && BigInt(point) > state.committed) out.push({ topic, partition, offset: point });
+            const point = this.pointOf(state);
+            if (point === null) continue;
+            const p = BigInt(point);
+            if (p < state.committed) continue;
+            const metadata = encodeDone(p, this.doneAbove(state, p));
+            if (p > state.committed || metadata !== state.committedMeta) out.push({ topic, partition, offset: point, metadata });
         }
         return out;
     }
 
-    /** Records that these offsets reached the broker. */
-    markCommitted(offsets: TopicPartitionOffset[]): void {
+    /** Records that these offsets (and their metadata) reached the broker. */
+    markCommitted(offsets: (TopicPartitionOffset & { metadata?: string | null })[]): void {
         for (const c of offsets) {
             const s = this.lookup(c.topic, c.partition);
-            if (s && BigInt(c.offset) > s.committed) s.committed = BigInt(c.offset);
+            if (!s || BigInt(c.offset) < s.committed) continue;
+            s.committed = BigInt(c.offset);
+            s.committedMeta = c.metadata ?? null;
         }
+    }
+
+    /** In-flight records of one partition. */
+    inFlightOf(topic: string, partition: number): number {
+        return this.lookup(topic, partition)?.inFlight.size ?? 0;
+    }
+
+    /** Partitions this tracker knows (delivered from, or seeded). */
+    has(topic: string, partition: number): boolean {
+        return this.lookup(topic, partition) !== undefined;
     }
 
     /**

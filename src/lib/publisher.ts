@@ -2,7 +2,7 @@
 // when it is queued, batches records (./batcher), sends each batch as one produce
 // round and gives every record its own offset: the partition's base offset from
 // the broker plus the record's place among that partition's records in the request.
-import type { ProducerClient, SendOptions, TopicRecords, OutgoingRecord, PartitionWriteResult } from '../client/types';
+import type { ProducerClient, SendOptions, TopicRecords, OutgoingRecord, PartitionWriteResult } from './producer-client';
 import type { ProducerSettings } from './settings';
 import { acksValue } from './kafkajs-options';
 import { Batcher, realClock } from './batcher';

@@ -1,14 +1,21 @@
-// The consumer half of the client seam (see ./types.ts). Offsets cross the seam
-// as decimal strings (int64).
-import type { ConsumerGroupSettings } from '../lib/settings';
-import type { TopicPartitionOffset } from './types';
-import type { RecordIn } from '../lib/consumer-output';
+// What the consumer's delivery engine (./delivery-engine) needs from a Kafka
+// client: one consumer-group member. The client seam (src/client/) implements
+// it; nothing here knows which client library is used. Offsets cross as decimal
+// strings (int64).
+import type { ConsumerGroupSettings } from './settings';
+import type { RecordIn } from './consumer-output';
+import type { TopicPartitionOffset } from './offset-tracker';
 
-/** A consumed record, as the node's pure output logic takes it (lib/consumer-output). */
+/** A consumed record, as the node's pure output logic takes it (./consumer-output). */
 export type ConsumerRecord = RecordIn;
 
+/** A committed offset, with the metadata string Kafka keeps beside it. */
+export interface CommittedOffset extends TopicPartitionOffset {
+    metadata: string | null;
+}
+
 export interface BatchControl {
-    /** False once the consumer is stopping: stop handing records over and return. */
+    /** False once the consumer is stopping or rejoining: stop handing records over and return. */
     isActive(): boolean;
     /** Keeps the group membership alive; throws when the group rebalances (let it propagate). */
     heartbeat(): Promise<void>;
@@ -29,6 +36,8 @@ export interface ConsumerOptions {
     topics: string[];
     /** start from the oldest offset when the group has none committed */
     fromBeginning: boolean;
+    /** How many partitions' batches may be handled at once. */
+    concurrency: number;
     onBatch: BatchHandler;
     /** After each join: this member's partitions (empty when idle). */
     onAssignment(assignment: PartitionAssignment[]): void;
@@ -44,7 +53,10 @@ export interface ConsumerOptions {
 export interface ConsumerClient {
     /** Connects, subscribes and starts consuming; rejects when that fails. */
     start(): Promise<void>;
-    commit(offsets: TopicPartitionOffset[]): Promise<void>;
+    /** Commits offsets, each with its metadata string (null: none). */
+    commit(offsets: CommittedOffset[]): Promise<void>;
+    /** The group's committed offsets and metadata for these partitions (offset '-1': none). */
+    committed(partitions: PartitionAssignment[]): Promise<CommittedOffset[]>;
     pause(): void;
     resume(): void;
     /** Leaves the group and disconnects. */

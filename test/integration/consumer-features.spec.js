@@ -149,7 +149,8 @@ describe('kafka-consumer settings', function () {
         const topic = await createTopic(unique('cons-down'), 1);
         const { flow, credentials } = flowFor({ topics: topic, cfg: { initialOffset: 'oldest', retryBackoff: 500, sessionTimeout: 6000, heartbeatInterval: 1000 } });
         flow.push({ id: 'errs', type: 'function', wires: [[]], func: "const e = global.get('errs') || []; e.push(msg); global.set('errs', e); return null;" });
-        flow.find((n) => n.id === 'c1').wires = [['w1', 'errs']];
+        flow.push({ id: 'bad', type: 'function', wires: [[]], func: "if (msg.error || msg.payload === null) { const b = global.get('bad') || []; b.push(msg); global.set('bad', b); } return null;" });
+        flow.find((n) => n.id === 'c1').wires = [['w1', 'bad'], ['errs']];
         await helper.load(NODES, flow, credentials);
         const c1 = helper.getNode('c1');
         const globalCtx = helper.getNode('w1').context().global;
@@ -163,6 +164,7 @@ describe('kafka-consumer settings', function () {
             assert.strictEqual(lastStatus(c1).fill, 'red');
             await sleep(3000);
             assert.strictEqual(globalCtx.get('errs').filter((m) => m.error).length, 1, 'one error message per episode');
+            assert.deepStrictEqual(globalCtx.get('bad') || [], [], 'nothing but records on the records output');
         } finally {
             await env.broker().start();
         }

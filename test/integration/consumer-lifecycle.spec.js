@@ -10,17 +10,18 @@ const { helper, nodeModules, unique, withProducer, sleep, createTopic, configFor
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete', 'catch');
 
-/** consumer -> collector (acks through Complete); error messages are collected apart. */
+/** consumer -> collector (acks through Complete); runtime errors (second output) are collected apart. */
 function flowFor({ topic, group, consumer = {}, listener = 'plaintext', cfg = {} }) {
     const { nodes, credentials } = configFor(listener, 'cfg', { initialOffset: 'oldest', commitInterval: 200, retryBackoff: 500, ...cfg });
     const flow = [
         ...nodes,
-        { id: 'c1', type: 'kafka-consumer', config: 'cfg', group, topics: topic, format: 'string', wires: [['w1']], ...consumer },
+        { id: 'c1', type: 'kafka-consumer', config: 'cfg', group, topics: topic, format: 'string', wires: [['w1'], ['e1']], ...consumer },
         {
             id: 'w1', type: 'function', wires: [[]],
-            func: `if (msg.error) { const e = global.get('errs') || []; e.push(msg.error); global.set('errs', e); return null; }
+            func: `if (msg.error) { const b = global.get('bad') || []; b.push(msg); global.set('bad', b); return null; }
 const got = global.get('got') || []; got.push(msg.payload); global.set('got', got); node.send(msg); node.done(); return null;`,
         },
+        { id: 'e1', type: 'function', wires: [[]], func: "const e = global.get('errs') || []; e.push(msg.error); global.set('errs', e); return null;" },
         { id: 'done', type: 'complete', scope: ['w1'], uncaught: false, wires: [['c1']] },
     ];
     return { flow, credentials };
@@ -77,6 +78,7 @@ describe('kafka-consumer in the group: membership, credentials, redeploy and rem
         await sleep(6000);
         assert.ok(auth() - before < 30, `log calls in 6 s: ${auth() - before}`);
         assert.strictEqual(global.get('errs').length, 1, 'one error message per episode');
+        assert.deepStrictEqual(global.get('bad') || [], [], 'no error message on the records output');
         assert.deepStrictEqual(global.get('got') || [], []);
 
         credentials.cfg.password = good;

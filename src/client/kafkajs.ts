@@ -3,6 +3,8 @@ import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes
 import type { Admin, Producer, Message, logCreator } from 'kafkajs';
 import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
+import { SocketWatch } from './connection-watch';
+import type { ConnectionWatch, ConnectionListener } from './connection-watch';
 import type { ConsumerClient, ConsumerOptions } from './consumer-types';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
@@ -16,7 +18,8 @@ function makeLogCreator(sink: LogSink): logCreator {
         delete extra.timestamp;
         delete extra.logger;
         const detail = Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : '';
-        sink(nodeLogLevel(level), `[kafkajs ${namespace}] ${message}${detail}`);
+        const line = `[kafkajs ${namespace}] ${message}${detail}`;
+        sink(nodeLogLevel(level, line), line);
     };
 }
 
@@ -63,8 +66,9 @@ class KafkajsProducer implements ProducerClient {
     }
 }
 
-export class KafkajsClient implements KafkaClient {
+export class KafkajsClient implements KafkaClient, ConnectionWatch {
     readonly kafka: Kafka;
+    private readonly watch = new SocketWatch();
     private admin: Admin | null = null;
     private adminConnecting: Promise<void> | null = null;
     private loader: Promise<Producer> | null = null;
@@ -75,7 +79,16 @@ export class KafkajsClient implements KafkaClient {
             ...clientConfig(settings.connection, settings.consumer, tls),
             logLevel: KafkaLogLevel.INFO,
             logCreator: makeLogCreator(log),
+            socketFactory: this.watch.socketFactory,
         });
+    }
+
+    onConnectionEvent(listener: ConnectionListener): () => void {
+        return this.watch.onConnectionEvent(listener);
+    }
+
+    get openSockets(): number {
+        return this.watch.openSockets;
     }
 
     async connect(): Promise<ClusterInfo> {

@@ -70,6 +70,7 @@ describe('100 reconnects through a cutting proxy (a broker of its own)', functio
                 cfgClose: cfg.listenerCount('close'),
                 pubClose: h.pub.listenerCount('close'),
                 sockets: proxy.live,
+                clientSockets: cfg.client.openSockets,
                 handles: process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length,
             });
             const seen = [];
@@ -95,6 +96,7 @@ describe('100 reconnects through a cutting proxy (a broker of its own)', functio
             for (const key of ['warning', 'uncaught', 'rejection', 'exit', 'cfgInput', 'cfgClose', 'pubClose']) {
                 assert.strictEqual(last[key], first[key], `${key} listeners stay flat`);
             }
+            assert.ok(last.clientSockets <= first.clientSockets + 1, `the client's sockets stay flat (${first.clientSockets} -> ${last.clientSockets})`);
             assert.ok(last.sockets <= first.sockets + 1, `connections through the proxy stay flat (${first.sockets} -> ${last.sockets})`);
             assert.ok(last.handles <= first.handles + 2, `TCP handles stay flat (${first.handles} -> ${last.handles})`);
             if (global.gc) {

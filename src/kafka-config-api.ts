@@ -14,6 +14,11 @@ export interface Credentials {
 export interface UserHooks {
     /** Replaces the default status fan-out for this user (e.g. to add its own figures). */
     onState?: (state: ConnectionState, detail: string) => void;
+    /**
+     * Called each time the connection comes back after an outage (retrying -> connected),
+     * after onState: the moment to restart what gave up during the outage, at once.
+     */
+    onReconnected?: () => void;
     /** Awaited before the shared producer is disconnected: finish pending writes (kafka-publish). */
     drain?: () => Promise<void>;
 }

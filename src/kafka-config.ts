@@ -4,14 +4,14 @@
 import type { NodeAPI, Node, NodeDef } from 'node-red';
 import type { ConnectionOptions } from 'tls';
 import { createClient } from './client';
-import type { KafkaClient, ClusterInfo } from './client';
+import type { KafkaClient, ClusterInfo, ConnectionEvent } from './client';
 import type { ProducerClient } from './lib/producer-client';
 import { readSettings, compareVersions, offsetRetentionHonoured } from './lib/settings';
 import type { KafkaSettings, Problem } from './lib/settings';
-import { statusView, retryDelay } from './lib/connection-state';
+import { statusView, retryDelay, Reachability, RETRY_CAP_MS } from './lib/connection-state';
 import type { ConnectionState } from './lib/connection-state';
 import { checkTls } from './lib/tls-check';
-import { describeError } from './lib/errors';
+import { describeError, refineAdvice } from './lib/errors';
 import { within } from './lib/within';
 import type { KafkaConfigNode, UserHooks } from './kafka-config-api';
 
@@ -36,11 +36,20 @@ export = function (RED: NodeAPI): void {
         const t = (key: string, params?: object): string => RED._(`kafka-config.${key}`, params as Record<string, string | number> | undefined);
         node.t = t;
         node.describeProblem = (p: Problem) => t(`errors.${p.key}`, p.params);
-        node.advice = (a) => t(`runtime.${a}`);
+        // What this node's own connections found: a connection failure while other
+        // brokers answer is "partly reachable", for every user that asks for advice.
+        const reach = new Reachability();
+        const downList = (): string => reach.down().join(', ');
+        node.advice = (a, params) => {
+            const advice = refineAdvice(a, { up: reach.up(), down: reach.down() });
+            return t(`runtime.${advice}`, advice === 'partial' ? { down: downList(), ...params } : params);
+        };
         node.statusOf = (state, detail = '') => {
             const v = statusView(state);
             const text = v.key.startsWith('node-red:') ? RED._(v.key) : t(v.key);
-            return { fill: v.fill, shape: v.shape, text: detail ? `${text}: ${detail}` : text };
+            // Connected with a detail: some brokers are down (see partialDetail).
+            const fill = state === 'connected' && detail ? 'yellow' : v.fill;
+            return { fill, shape: v.shape, text: detail ? `${text}: ${detail}` : text };
         };
 
         const { settings, problems } = readSettings(def, node.credentials ?? {});
@@ -67,6 +76,11 @@ export = function (RED: NodeAPI): void {
         let attempt = 0;
         let retryTimer: ReturnType<typeof setTimeout> | null = null;
         let connecting: Promise<void> | null = null;
+        let probing: Promise<void> | null = null;
+        let probeTimer: ReturnType<typeof setTimeout> | null = null;
+        let lastProbe = 0;
+        /** When the current failure episode began (null: none), for one log line at each end of it. */
+        let outageSince: number | null = null;
         let producerPromise: Promise<ProducerClient> | null = null;
         let closed = false;
         const waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -82,10 +96,76 @@ export = function (RED: NodeAPI): void {
         });
 
         function setState(state: ConnectionState, text = ''): void {
+            const previous = node.state;
             mutable.state = state;
             detail = text;
-            for (const { user, hooks } of users.values()) showState(user, hooks);
+            const back = state === 'connected' && previous === 'retrying';
+            for (const { user, hooks } of users.values()) {
+                showState(user, hooks);
+                if (back && hooks.onReconnected) {
+                    try {
+                        hooks.onReconnected();
+                    } catch (err) {
+                        node.debug(String(err));
+                    }
+                }
+            }
             if (state === 'connected') waiters.splice(0).forEach((w) => w.resolve());
+        }
+
+        /** The status detail while connected: which brokers refuse, when some do and others answer. */
+        function partialDetail(): string {
+            return reach.partial ? t('status.partial', { down: downList() }) : '';
+        }
+
+        // The connections of the admin, the producer and every consumer of this node are
+        // watched: a lost or refused connection while connected has the cluster checked
+        // at once (not at the next failing request), so users hear of an outage, and of
+        // its end, within seconds.
+        const unwatch = mutable.client?.onConnectionEvent((e: ConnectionEvent) => {
+            if (closed) return;
+            const changed = e.kind === 'lost' ? false : reach.record(e.address, e.kind === 'connected', e.cause);
+            if (node.state !== 'connected') return;
+            if (e.kind !== 'connected') scheduleProbe();
+            if (changed && partialDetail() !== detail) setState('connected', partialDetail());
+        });
+
+        /** Checks the cluster soon, at most once per RETRY_CAP_MS (a broker that stays down is not hammered). */
+        function scheduleProbe(): void {
+            if (probeTimer || probing || connecting || closed) return;
+            const wait = Math.max(100, lastProbe + RETRY_CAP_MS - Date.now());
+            probeTimer = setTimeout(() => { probeTimer = null; probe(); }, wait);
+        }
+
+        function probe(): void {
+            const client = node.client;
+            if (!client || closed || probing || connecting || node.state !== 'connected') return;
+            lastProbe = Date.now();
+            probing = client.connect().then((info) => {
+                probing = null;
+                if (closed) return;
+                mutable.clusterInfo = info;
+                if (node.state === 'connected' && partialDetail() !== detail) setState('connected', partialDetail());
+            }, (err: unknown) => {
+                probing = null;
+                if (!closed && node.state === 'connected') failed(err);
+            });
+        }
+
+        /** A failed connect or check: one error per episode (with its cause), then retries at the capped backoff. */
+        function failed(err: unknown): void {
+            const message = describeError(err, node.advice);
+            const delay = retryDelay(attempt++, settings.consumer.retryBackoff);
+            const seconds = Math.max(1, Math.round(delay / 1000));
+            if (outageSince === null) {
+                outageSince = Date.now();
+                node.error(t('errors.connect-failed', { message, seconds }));
+            } else {
+                node.debug(t('log.still-failing', { message, seconds }));
+            }
+            setState('retrying', message);
+            if (retryTimer) clearTimeout(retryTimer);
+            retryTimer = setTimeout(() => { retryTimer = null; void connect(); }, delay);
         }
 
         function showState(user: Node, hooks: UserHooks): void {
@@ -109,25 +189,26 @@ export = function (RED: NodeAPI): void {
             if (connecting) return connecting;
             const client = node.client;
             if (!client || closed) return Promise.resolve();
-            setState('connecting');
+            // While retrying, the status keeps saying why (no flicker to "connecting" every few seconds).
+            if (node.state !== 'retrying') setState('connecting');
             connecting = client.connect().then((info) => {
                 connecting = null;
                 if (closed) return;
                 attempt = 0;
+                if (outageSince !== null) {
+                    node.log(t('log.recovered', { seconds: Math.round((Date.now() - outageSince) / 1000) }));
+                    outageSince = null;
+                }
                 mutable.clusterInfo = info;
                 const configured = settings.connection.kafkaVersion;
                 if (info.version && compareVersions(configured, info.version) > 0) {
                     node.warn(t('warn.version-newer', { configured, reported: info.version }));
                 }
-                setState('connected');
+                setState('connected', partialDetail());
             }, (err: unknown) => {
                 connecting = null;
                 if (closed) return;
-                const message = describeError(err, node.advice);
-                const delay = retryDelay(attempt++, settings.consumer.retryBackoff);
-                node.error(t('errors.connect-failed', { message, seconds: Math.round(delay / 1000) }));
-                setState('retrying', message);
-                retryTimer = setTimeout(() => { retryTimer = null; void connect(); }, delay);
+                failed(err);
             });
             return connecting;
         }
@@ -171,6 +252,11 @@ export = function (RED: NodeAPI): void {
         async function disconnect(next: ConnectionState): Promise<void> {
             if (retryTimer) clearTimeout(retryTimer);
             retryTimer = null;
+            if (probeTimer) clearTimeout(probeTimer);
+            probeTimer = null;
+            outageSince = null;
+            attempt = 0;
+            reach.clear();
             // Users with writes still queued finish them on the producer before it goes.
             const drains = [...users.values()].map(({ hooks }) => hooks.drain?.().catch(() => undefined));
             if (drains.some(Boolean)) await within(Promise.all(drains), CLOSE_BUDGET_MS - 1000).catch(() => undefined);
@@ -186,6 +272,7 @@ export = function (RED: NodeAPI): void {
 
         node.on('close', (_removed: boolean, done: () => void) => {
             closed = true;
+            unwatch?.();
             waiters.splice(0).forEach((w) => w.reject(new Error(t('status.closed'))));
             within(disconnect('closed'), CLOSE_BUDGET_MS).then(() => done(), () => done());
         });

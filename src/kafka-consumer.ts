@@ -73,13 +73,12 @@ export = function (RED: NodeAPI): void {
 
         config.register(node, {
             onState: (state, detail) => {
-                const back = state === 'connected' && cfgState !== 'connected';
                 cfgState = state;
                 cfgDetail = detail;
-                // The cluster answers again: failed members rejoin now, not after their backoff.
-                if (back && engine) engine.retryNow();
                 updateStatus();
             },
+            // The cluster answers again: failed members rejoin now, not after their backoff.
+            onReconnected: () => engine?.retryNow(),
         });
         if (!client) {
             updateStatus();

@@ -83,6 +83,9 @@ export = function (RED: NodeAPI): void {
                 status = config!.statusOf(state, stateDetail);
             } else if (lastError) {
                 status = { fill: 'red', shape: 'ring', text: t('status.error', { code: lastError }) };
+            } else if (stateDetail) {
+                // connected, but some brokers are down (the config node names them)
+                status = config!.statusOf(state, stateDetail);
             } else if (rate > 0 || publisher.queued > 0) {
                 status = { fill: 'green', shape: 'dot', text: t('status.rate', { rate, queued: publisher.queued }) };
             } else {

@@ -5,9 +5,10 @@ import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
 import type { ConsumerClient, ConsumerOptions, CommittedOffset, PartitionAssignment } from '../lib/consumer-client';
 import type { ProducerClient, SendOptions, TopicRecords, PartitionWriteResult } from '../lib/producer-client';
+import { SocketWatch } from './connection-watch';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
-import type { ClientInit, ClusterInfo, KafkaClient, LogSink } from './types';
+import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener } from './types';
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {
@@ -15,7 +16,8 @@ function makeLogCreator(sink: LogSink): logCreator {
         delete extra.timestamp;
         delete extra.logger;
         const detail = Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : '';
-        sink(nodeLogLevel(level), `[kafkajs ${namespace}] ${message}${detail}`);
+        const line = `[kafkajs ${namespace}] ${message}${detail}`;
+        sink(nodeLogLevel(level, line), line);
     };
 }
 
@@ -64,6 +66,7 @@ class KafkajsProducer implements ProducerClient {
 
 export class KafkajsClient implements KafkaClient {
     readonly kafka: Kafka;
+    private readonly watch = new SocketWatch();
     private admin: Admin | null = null;
     private adminConnecting: Promise<void> | null = null;
     private loader: Promise<Producer> | null = null;
@@ -74,7 +77,16 @@ export class KafkajsClient implements KafkaClient {
             ...clientConfig(settings.connection, settings.consumer, tls),
             logLevel: KafkaLogLevel.INFO,
             logCreator: makeLogCreator(log),
+            socketFactory: this.watch.socketFactory,
         });
+    }
+
+    onConnectionEvent(listener: ConnectionListener): () => void {
+        return this.watch.onConnectionEvent(listener);
+    }
+
+    get openSockets(): number {
+        return this.watch.openSockets;
     }
 
     async connect(): Promise<ClusterInfo> {

@@ -26,7 +26,26 @@ export interface ClusterInfo {
     version: string | null;
 }
 
-export interface KafkaClient {
+export interface ConnectionEvent {
+    /** host:port as kafkajs dialled it */
+    address: string;
+    /** connected; refused (never connected); lost (was connected, the broker side closed or reset it) */
+    kind: 'connected' | 'refused' | 'lost';
+    /** the socket error, when there was one */
+    cause?: string;
+}
+
+export type ConnectionListener = (e: ConnectionEvent) => void;
+
+/** What a client finds about its own broker connections, for the config node. */
+export interface ConnectionWatch {
+    /** Tells `listener` about every broker connection made, refused or lost; returns an unsubscribe function. */
+    onConnectionEvent(listener: ConnectionListener): () => void;
+    /** Broker sockets open now (all of this client's admin, producers and consumers). */
+    readonly openSockets: number;
+}
+
+export interface KafkaClient extends ConnectionWatch {
     /** Connects the admin connection: proves the cluster is reachable and the credentials are accepted. */
     connect(): Promise<ClusterInfo>;
     disconnect(): Promise<void>;

@@ -34,10 +34,55 @@ export function statusView(state: ConnectionState): StatusView {
 }
 
 /**
+ * The longest wait between two connection attempts. A cluster that comes back is
+ * used again within about this long plus one connect, however long it was away;
+ * one attempt every few seconds per node is no load for a cluster.
+ */
+export const RETRY_CAP_MS = 3000;
+
+/**
  * Wait before the next connection attempt: the retry backoff, doubled per failed
- * attempt, never more than a minute, never less than 100 ms (no tight loop).
+ * attempt up to RETRY_CAP_MS (a retry backoff set above the cap is kept as it is:
+ * the user asked for that pause), never less than 100 ms (no tight loop).
  */
 export function retryDelay(attempt: number, backoff: number): number {
     const base = Math.max(100, backoff);
-    return Math.min(Math.max(base, 60000), base * 2 ** Math.min(Math.max(0, attempt), 16));
+    return Math.min(Math.max(base, RETRY_CAP_MS), base * 2 ** Math.min(Math.max(0, attempt), 16));
+}
+
+/**
+ * Which broker addresses answer and which refuse, from what the client's own
+ * connection attempts found: an address is down from a failed connect until a
+ * connect to it succeeds again. A cluster with some brokers down and some up is
+ * "partly reachable", which calls for other advice than "unreachable".
+ */
+export class Reachability {
+    private readonly last = new Map<string, { ok: boolean; cause: string }>();
+
+    /** A connection to `address` was made (`ok`) or failed with `cause`. */
+    record(address: string, ok: boolean, cause = ''): boolean {
+        const before = this.last.get(address);
+        this.last.set(address, { ok, cause });
+        return !before || before.ok !== ok;
+    }
+
+    /** Addresses whose last connection attempt failed, sorted. */
+    down(): string[] {
+        return [...this.last].filter(([, v]) => !v.ok).map(([a]) => a).sort();
+    }
+
+    /** Addresses whose last connection attempt succeeded, sorted. */
+    up(): string[] {
+        return [...this.last].filter(([, v]) => v.ok).map(([a]) => a).sort();
+    }
+
+    /** Some brokers answer and some refuse. */
+    get partial(): boolean {
+        return this.down().length > 0 && this.up().length > 0;
+    }
+
+    /** Forget everything (a new connection, a redeploy). */
+    clear(): void {
+        this.last.clear();
+    }
 }

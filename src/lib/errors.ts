@@ -50,13 +50,37 @@ export function causedBy(err: unknown, ...types: string[]): boolean {
 }
 
 /** What to check, by kind of failure; the sentences are the catalogs' `kafka-config.runtime.*`. */
-export const ADVICE = ['auth', 'tls', 'unreachable', 'timeout', 'unknown-topic', 'denied', 'too-large', 'replicas', 'other'] as const;
+export const ADVICE = ['auth', 'tls', 'unreachable', 'partial', 'timeout', 'unknown-topic', 'denied', 'too-large', 'replicas', 'other'] as const;
 export type Advice = (typeof ADVICE)[number];
-/** Turns an advice key into a sentence in the user's language. */
-export type AdviceText = (advice: Advice) => string;
+/**
+ * Turns an advice key into a sentence in the user's language. `partial` names the
+ * brokers that are down in `params.down`; a config node's AdviceText fills it in
+ * from what its own connections found (see Reachability), so callers that pass
+ * only the key still get the partly-reachable sentence.
+ */
+export type AdviceText = (advice: Advice, params?: { down?: string }) => string;
 
-/** Which advice fits an error: recognises kafkajs's error names, broker error types and TLS failures. */
-export function adviceFor(err: unknown): Advice {
+/** What the client currently knows of the brokers: addresses that answer and that refuse. */
+export interface ReachView {
+    up: string[];
+    down: string[];
+}
+
+/**
+ * Which advice fits an error: recognises kafkajs's error names, broker error types
+ * and TLS failures. A connection failure while other brokers of the cluster answer
+ * (`reach`) is "partly reachable", not "unreachable".
+ */
+export function adviceFor(err: unknown, reach?: ReachView): Advice {
+    return refineAdvice(baseAdvice(err), reach);
+}
+
+/** "unreachable" becomes "partial" when some brokers answer while others refuse. */
+export function refineAdvice(advice: Advice, reach?: ReachView): Advice {
+    return advice === 'unreachable' && reach && reach.up.length > 0 && reach.down.length > 0 ? 'partial' : advice;
+}
+
+function baseAdvice(err: unknown): Advice {
     const outer = (err ?? {}) as ErrorLike;
     const root = rootCause(err);
     const message = String(root.message ?? outer.message ?? err ?? '');

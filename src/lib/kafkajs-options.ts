@@ -4,6 +4,7 @@
 // is set explicitly.
 import type { ConnectionOptions } from 'tls';
 import type { KafkaConfig, ConsumerConfig, ProducerConfig, SASLOptions } from 'kafkajs';
+import { RETRY_CAP_MS } from './connection-state';
 import type { ConnectionSettings, ConsumerGroupSettings, ProducerSettings, Compression, RequiredAcks } from './settings';
 
 /** Fetch requests carry an int32 byte limit: "unlimited" is its largest value. */
@@ -15,13 +16,31 @@ export const KAFKAJS_LOG_LEVEL = { NOTHING: 0, ERROR: 1, WARN: 2, INFO: 4, DEBUG
 export type NodeLogLevel = 'warn' | 'debug' | 'trace';
 
 /**
- * Where a kafkajs log line goes in Node-RED's log. kafkajs logs at ERROR what it
- * then retries itself (a coordinator moving, a broker restarting); the nodes report
- * real failures with node.error (status, Catch), so kafkajs's errors are warnings
- * here. Its INFO lines are routine (joins, starts) and go to debug.
+ * kafkajs's own account of an outage: connections refused, reset or timed out,
+ * seed brokers tried in turn, requests retried, a consumer crashing out of its
+ * retries, protocol errors it retries itself (a leader or coordinator moving while
+ * a broker restarts). The nodes report an outage themselves, once when it starts
+ * (with its cause) and once when it ends, so these lines are debug detail.
  */
-export function nodeLogLevel(kafkajsLevel: number): NodeLogLevel {
-    if (kafkajsLevel <= KAFKAJS_LOG_LEVEL.WARN) return 'warn';
+const OUTAGE_CHATTER = new RegExp([
+    'Connection error', 'Connection timeout', 'Closed connection', 'has closed connection',
+    'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+    'Failed to connect', 'seed broker', 'Crash: ', 'NumberOfRetriesExceeded', 'KafkaJSNonRetriableError',
+    'Restarting the consumer', 'retrying', 'Retrying', 'Request timed out', 'Request .* timed out',
+    'There is no leader', 'not the leader', 'NOT_LEADER', 'does not host this topic-partition',
+    'coordinator is not', 'Coordinator not', 'COORDINATOR_', 'group is rebalancing', 'Broker not connected',
+    'rejoin', 'Not connected', 'BrokerNotFound', 'LEADER_NOT_AVAILABLE', 'leader is not available',
+].join('|'));
+
+/**
+ * Where a kafkajs log line goes in Node-RED's log. What kafkajs logs at ERROR or
+ * WARN about an outage it retries itself goes to debug (see OUTAGE_CHATTER);
+ * anything else it warns of (refused credentials, a denied ACL, a record too
+ * large, a setting it ignores) stays a warning. Its INFO lines are routine (joins,
+ * starts) and go to debug, its DEBUG lines to trace.
+ */
+export function nodeLogLevel(kafkajsLevel: number, message = ''): NodeLogLevel {
+    if (kafkajsLevel <= KAFKAJS_LOG_LEVEL.WARN) return OUTAGE_CHATTER.test(message) ? 'debug' : 'warn';
     if (kafkajsLevel === KAFKAJS_LOG_LEVEL.INFO) return 'debug';
     return 'trace';
 }
@@ -90,7 +109,9 @@ export function producerConfig(p: ProducerSettings): ProducerConfig {
         // An idempotent producer keeps order only with one request in flight.
         maxInFlightRequests: p.idempotent ? 1 : undefined,
         allowAutoTopicCreation: true,
-        retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 30000 },
+        // Retries at most RETRY_CAP_MS apart: a send retrying through an outage goes
+        // out within seconds of the cluster being back (kafkajs's default waits up to 30 s).
+        retry: { retries: 5, initialRetryTime: 300, maxRetryTime: RETRY_CAP_MS },
     };
 }
 

@@ -4,7 +4,7 @@ const fs = require('fs');
 const path = require('path');
 const os = require('os');
 const { makeCerts } = require('../../scripts/kafka/broker');
-const { statusView, retryDelay } = require('../../nodes/lib/connection-state');
+const { statusView, retryDelay, Reachability, RETRY_CAP_MS } = require('../../nodes/lib/connection-state');
 const { checkTls } = require('../../nodes/lib/tls-check');
 const { within } = require('../../nodes/lib/within');
 
@@ -21,14 +21,62 @@ describe('connection state', function () {
             assert.deepStrictEqual([v.fill, v.shape, v.key], [fill, shape, key]);
         });
     }
+    // The retry backoff is the first wait; doubling stops at RETRY_CAP_MS (3 s), so a
+    // cluster that is back is tried again within 3 s however long it was away. A
+    // backoff set above the cap is the user's own pause and is kept.
     const delays = [
-        [0, 2000, 2000], [1, 2000, 4000], [2, 2000, 8000], [10, 2000, 60000], [0, 0, 100], [3, 0, 800], [0, 90000, 90000], [5, 90000, 90000],
+        [0, 2000, 2000], [1, 2000, 3000], [2, 2000, 3000], [10, 2000, 3000], [1000, 2000, 3000],
+        [0, 0, 100], [3, 0, 800], [5, 0, 3000], [0, 500, 500], [2, 500, 2000], [3, 500, 3000],
+        [0, 90000, 90000], [5, 90000, 90000], [-1, 2000, 2000],
     ];
     for (const [attempt, backoff, expected] of delays) {
         it(`retry ${attempt} with backoff ${backoff} waits ${expected} ms`, function () {
             assert.strictEqual(retryDelay(attempt, backoff), expected);
         });
     }
+});
+
+describe('retry schedule', function () {
+    it('never waits longer than the cap, nor less than 100 ms, for the default backoff and any attempt', function () {
+        assert.strictEqual(RETRY_CAP_MS, 3000);
+        for (let attempt = 0; attempt < 200; attempt++) {
+            const d = retryDelay(attempt, 2000);
+            assert.ok(d >= 2000 && d <= RETRY_CAP_MS, `attempt ${attempt}: ${d}`);
+        }
+    });
+    it('an outage of any length is retried at least every 3 s after the first minute', function () {
+        let t = 0;
+        let attempt = 0;
+        const tries = [];
+        while (t < 600000) { t += retryDelay(attempt++, 2000); tries.push(t); }
+        const gaps = tries.slice(1).map((x, i) => x - tries[i]);
+        assert.ok(Math.max(...gaps) <= 3000);
+        assert.ok(tries.length < 600000 / 2000, 'no more than one try every 2 s');
+    });
+});
+
+describe('reachability', function () {
+    const cases = [
+        ['nothing known', [], [], [], false],
+        ['all up', [['a:1', true], ['b:2', true]], ['a:1', 'b:2'], [], false],
+        ['all down', [['a:1', false], ['b:2', false]], [], ['a:1', 'b:2'], false],
+        ['one of three down', [['a:1', true], ['c:3', false], ['b:2', true]], ['a:1', 'b:2'], ['c:3'], true],
+        ['down, then back', [['a:1', true], ['b:2', false], ['b:2', true]], ['a:1', 'b:2'], [], false],
+        ['up, then down', [['a:1', true], ['b:2', true], ['b:2', false]], ['a:1'], ['b:2'], true],
+    ];
+    for (const [name, events, up, down, partial] of cases) {
+        it(name, function () {
+            const r = new Reachability();
+            for (const [address, ok] of events) r.record(address, ok);
+            assert.deepStrictEqual([r.up(), r.down(), r.partial], [up, down, partial]);
+        });
+    }
+    it('record() says whether the address changed sides; clear() forgets', function () {
+        const r = new Reachability();
+        assert.deepStrictEqual([r.record('a:1', false), r.record('a:1', false), r.record('a:1', true), r.record('a:1', true)], [true, false, true, false]);
+        r.clear();
+        assert.deepStrictEqual([r.up(), r.down()], [[], []]);
+    });
 });
 
 describe('tls check', function () {

@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('assert');
-const { toMsgError, describeError, rootCause, ParamError, ADVICE, adviceFor } = require('../../nodes/lib/errors');
+const { toMsgError, describeError, rootCause, ParamError, ADVICE, adviceFor, refineAdvice } = require('../../nodes/lib/errors');
 
 const catalog = (lang) => require(`../../nodes/locales/${lang}/kafka-config.json`)['kafka-config'].runtime;
 // The English sentences, as the config node's advice() gives them in an en-US editor.
@@ -54,5 +54,31 @@ describe('errors: msg.error', function () {
         assert.strictEqual(adviceFor(err), 'auth');
         const zh = catalog('zh-CN');
         assert.strictEqual(describeError(err, (a) => zh[a]), `${zh.auth} (SASL PLAIN authentication failed)`);
+    });
+});
+
+describe('errors: a partly reachable cluster', function () {
+    const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9093'), { name: 'KafkaJSConnectionError' });
+    const cases = [
+        ['no knowledge of the brokers', undefined, 'unreachable'],
+        ['every broker refuses', { up: [], down: ['a:1', 'b:2'] }, 'unreachable'],
+        ['nothing known to be down', { up: ['a:1'], down: [] }, 'unreachable'],
+        ['one of three refuses, two answer', { up: ['a:1', 'b:2'], down: ['c:3'] }, 'partial'],
+    ];
+    for (const [name, reach, expected] of cases) {
+        it(`a refused connection when ${name}: ${expected}`, function () {
+            assert.strictEqual(adviceFor(refused, reach), expected);
+        });
+    }
+    it('only "unreachable" becomes "partial"', function () {
+        const reach = { up: ['a:1'], down: ['b:2'] };
+        for (const a of ADVICE) assert.strictEqual(refineAdvice(a, reach), a === 'unreachable' ? 'partial' : a);
+    });
+    it('the partial sentence names the brokers that are down, in both languages', function () {
+        for (const lang of ['en-US', 'zh-CN']) {
+            const text = catalog(lang).partial;
+            assert.ok(text.includes('__down__'), lang);
+            assert.ok(!/could not be reached|无法连接/.test(text), `${lang}: not the unreachable sentence`);
+        }
     });
 });

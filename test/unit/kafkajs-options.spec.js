@@ -111,4 +111,34 @@ describe('kafkajs-options: log levels', function () {
     for (const [level, expected] of cases) {
         it(`kafkajs level ${level} -> ${expected}`, function () { assert.strictEqual(nodeLogLevel(level), expected); });
     }
+    // What kafkajs logs through an outage it retries itself goes to debug: the nodes
+    // log the outage once, with its cause, and once when it ends.
+    const chatter = [
+        [1, '[kafkajs Connection] Connection error: connect ECONNREFUSED 127.0.0.1:9092 {"broker":"127.0.0.1:9092"}'],
+        [1, '[kafkajs BrokerPool] Failed to connect to seed broker, trying another broker from the list: Connection error: connect ECONNREFUSED 127.0.0.1:9092'],
+        [1, '[kafkajs Consumer] Crash: KafkaJSNumberOfRetriesExceeded: Connection error: connect ECONNREFUSED 127.0.0.1:9092'],
+        [1, '[kafkajs Consumer] Crash: KafkaJSNonRetriableError: Connection error: connect ECONNREFUSED 127.0.0.1:9092'],
+        [1, '[kafkajs Connection] Connection timeout {"broker":"10.0.0.1:9092"}'],
+        [2, '[kafkajs Connection] Kafka server has closed connection'],
+        [1, '[kafkajs Connection] Response Metadata(key: 3, version: 6) {"error":"This server does not host this topic-partition","type":"UNKNOWN_TOPIC_OR_PARTITION"}'],
+        [1, '[kafkajs Connection] Response GroupCoordinator(key: 10, version: 2) {"error":"The group coordinator is not available","type":"GROUP_COORDINATOR_NOT_AVAILABLE"}'],
+        [1, '[kafkajs Connection] Request Fetch(key: 1, version: 11) timed out'],
+        [1, '[kafkajs Producer] Failed to send messages: There is no leader for this topic-partition as we are in the middle of a leadership election {"retryCount":1}'],
+        [2, '[kafkajs Runner] The group is rebalancing, re-joining'],
+        [1, '[kafkajs Connection] Connection error: read ECONNRESET'],
+    ];
+    for (const [level, line] of chatter) {
+        it(`outage chatter goes to debug: ${line.slice(0, 70)}`, function () { assert.strictEqual(nodeLogLevel(level, line), 'debug'); });
+    }
+    // What a person has to act on stays a warning.
+    const actionable = [
+        [1, '[kafkajs Connection] Response SaslAuthenticate(key: 36, version: 1) {"error":"Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"}'],
+        [1, '[kafkajs Connection] Response Produce(key: 0, version: 7) {"error":"The request included a message larger than the max message size the server will accept","type":"MESSAGE_TOO_LARGE"}'],
+        [1, '[kafkajs Connection] Response Metadata(key: 3, version: 6) {"error":"Not authorized to access topics: [Topic authorization failed.]","type":"TOPIC_AUTHORIZATION_FAILED"}'],
+        [2, '[kafkajs Producer] KafkaJS v2.0.0 switched default partitioner.'],
+        [2, '[kafkajs Consumer] Your Kafka version does not support consumer groups'],
+    ];
+    for (const [level, line] of actionable) {
+        it(`actionable stays a warning: ${line.slice(0, 70)}`, function () { assert.strictEqual(nodeLogLevel(level, line), 'warn'); });
+    }
 });

@@ -121,10 +121,20 @@ async function endOffsets(topic) {
 }
 
 async function createTopic(topic, numPartitions = 1, configEntries = []) {
-    await withAdmin((admin) => admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }],
-    }));
+    await withAdmin(async (admin) => {
+        await admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }] });
+        // Every partition led before the spec goes on. kafkajs's own waitForLeaders gives up when
+        // the new topic is not in the metadata yet (UNKNOWN_TOPIC_OR_PARTITION), as on a busy machine.
+        await waitFor(async () => {
+            try {
+                const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+                return topics[0].partitions.length === numPartitions && topics[0].partitions.every((p) => p.leader >= 0);
+            } catch (err) {
+                if (err.type === 'UNKNOWN_TOPIC_OR_PARTITION' || err.type === 'LEADER_NOT_AVAILABLE') return false;
+                throw err;
+            }
+        }, `leaders for ${topic}`, 30000, 100);
+    });
     return topic;
 }
 

@@ -95,6 +95,8 @@ interface Member {
     /** Partitions taken over whose previous owner's progress is still being read. */
     seeding: Map<string, Promise<void>>;
     restartTimer: ReturnType<typeof setTimeout> | null;
+    /** Retries that fell due while paused or rebalancing: emitted once the member may hand out again. */
+    deferred: Delivery[];
     attempt: number;
     failing: boolean;
     committing: Promise<void>;
@@ -115,6 +117,8 @@ export class DeliveryEngine {
     private activeBatches = 0;
     private commitTimer: ReturnType<typeof setInterval> | null = null;
     private commitSoon: ReturnType<typeof setImmediate> | null = null;
+    /** With commit interval 0, a failed commit is tried again after the retry backoff. */
+    private commitRetry: ReturnType<typeof setTimeout> | null = null;
     private readonly flow: boolean;
     /** Once full, the flow is refilled when this few records are in flight: in runs, not one record per ack. */
     private readonly lowWater: number;
@@ -125,7 +129,7 @@ export class DeliveryEngine {
         for (let i = 0; i < s.consumerCount; i++) {
             this.members.push({
                 index: i, client: null, tracker: new OffsetTracker<Delivery>(), assignment: null, rebalancing: false,
-                seeding: new Map(), restartTimer: null, attempt: 0, failing: false, committing: Promise.resolve(),
+                seeding: new Map(), restartTimer: null, deferred: [], attempt: 0, failing: false, committing: Promise.resolve(),
             });
         }
         if (s.commitInterval > 0) this.commitTimer = setInterval(() => void this.commit(), s.commitInterval);
@@ -185,8 +189,10 @@ export class DeliveryEngine {
         this.closing = true;
         if (this.commitTimer) clearInterval(this.commitTimer);
         if (this.commitSoon) clearImmediate(this.commitSoon);
+        if (this.commitRetry) clearTimeout(this.commitRetry);
         this.commitTimer = null;
         this.commitSoon = null;
+        this.commitRetry = null;
         this.wake();
         await Promise.all(this.members.map((m) => this.stopMember(m)));
     }
@@ -212,8 +218,17 @@ export class DeliveryEngine {
                 // not running yet: it is paused when it starts
             }
         }
+        if (!paused) this.members.forEach((m) => this.emitDeferred(m));
         this.wake();
         this.host.event({ type: 'changed' });
+    }
+
+    /** Emits the retries that waited for a pause or a rebalance to end, if they are still this member's. */
+    private emitDeferred(m: Member): void {
+        if (this.paused || m.rebalancing || this.closing || !m.deferred.length) return;
+        for (const d of m.deferred.splice(0)) {
+            if (m.tracker.get(d.record.topic, d.record.partition, d.record.offset) === d) this.emit(m, d);
+        }
     }
 
     private holderOf(r: { topic: string; partition: number; offset: string }): [Member, Delivery] | [null, null] {
@@ -263,10 +278,12 @@ export class DeliveryEngine {
         }
         if (action === 'dead-letter') {
             this.host.deadLetter(r, text, d.attempts).then(() => {
+                if (!stillHeld()) return; // acknowledged meanwhile, or the partition moved
                 this.host.event({ type: 'dead-lettered', record: r, attempts: d.attempts });
                 this.acknowledge(m, d);
             }, (err: unknown) => {
                 this.host.event({ type: 'dead-letter-failed', record: r, error: err });
+                if (!stillHeld()) return;
                 d.attempts--; // the dead-letter topic is tried again after the backoff
                 d.timer = setTimeout(() => {
                     d.timer = null;
@@ -278,8 +295,11 @@ export class DeliveryEngine {
         this.host.event({ type: 'retry', record: r, attempts: d.attempts, error: text });
         d.timer = setTimeout(() => {
             d.timer = null;
-            // Emitted again only while this member still owns the record.
-            if (stillHeld()) this.emit(m, d);
+            // Emitted again only while this member still owns the record, and not
+            // while paused or rejoining (then once that is over, if still owned).
+            if (!stillHeld()) return;
+            if (this.paused || m.rebalancing) m.deferred.push(d);
+            else this.emit(m, d);
         }, this.s.retryBackoff);
     }
 
@@ -296,6 +316,9 @@ export class DeliveryEngine {
             } catch (err) {
                 // A rebalance or a coordinator move under way: the next tick (or the new owner) commits.
                 this.host.event({ type: 'commit-failed', error: err });
+                if (this.s.commitInterval === 0 && !this.closing && !this.commitRetry) {
+                    this.commitRetry = setTimeout(() => { this.commitRetry = null; void this.commit(); }, this.s.retryBackoff);
+                }
             }
         });
         return m.committing;
@@ -399,14 +422,15 @@ export class DeliveryEngine {
     private async onBatch(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl): Promise<void> {
         if (!records.length || !this.live(m, c, control)) return;
         const { topic, partition } = records[0];
-        const seeding = m.seeding.get(tpKey(topic, partition));
-        if (seeding) {
-            await seeding;
-            if (!this.live(m, c, control)) return;
-        }
-        if (!this.settled() && !(await this.waitUntil(m, c, control, () => this.settled()))) return;
+        // Counted at once, and handing out starts a tick later: the client hands several
+        // partitions' batches over in one go, and each must see the others' share.
         this.activeBatches++;
         try {
+            await Promise.resolve();
+            const seeding = m.seeding.get(tpKey(topic, partition));
+            if (seeding) await seeding;
+            if (!this.live(m, c, control)) return;
+            if (!this.settled() && !(await this.waitUntil(m, c, control, () => this.settled()))) return;
             await this.handOut(m, c, records, control);
         } finally {
             this.activeBatches--;
@@ -449,6 +473,7 @@ export class DeliveryEngine {
         }
         const taken = owned.filter((o) => !m.tracker.has(o.topic, o.partition) && !m.seeding.has(tpKey(o.topic, o.partition)));
         if (taken.length) this.seed(m, c, taken);
+        this.emitDeferred(m);
         if (m.failing) this.host.event({ type: 'member-recovered', member: m.index });
         m.failing = false;
         m.attempt = 0;
@@ -483,6 +508,7 @@ export class DeliveryEngine {
 
     private dropDeliveries(m: Member): void {
         m.tracker.retainOnly([]).forEach(clearTimer);
+        m.deferred = [];
         m.seeding.clear();
         m.assignment = null;
         m.rebalancing = false;

@@ -3,12 +3,15 @@ import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes
 import type { Admin, Producer, Message, logCreator } from 'kafkajs';
 import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
+import { mendCoordinatorFailover } from './kafkajs-coordinator';
 import type { ConsumerClient, ConsumerOptions } from './consumer-types';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
 import type {
     ClientInit, ClusterInfo, KafkaClient, LogSink, ProducerClient, SendOptions, TopicRecords, PartitionWriteResult,
 } from './types';
+
+mendCoordinatorFailover();
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {

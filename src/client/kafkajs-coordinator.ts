@@ -153,10 +153,13 @@ async function relocate(group: Group, err: unknown): Promise<boolean> {
 
 function mended(original: GroupMethod): GroupMethod {
     return async function (this: Group, ...args: unknown[]) {
-        for (;;) {
+        for (let retried = false; ; retried = true) {
             try {
                 const result = await original.apply(this, args);
-                const failover = this[FAILOVER];
+                // Only a call made again after a failure is sure to have reached the
+                // coordinator: a first one may have had nothing to send (a heartbeat
+                // before its interval), and another call's failover is still under way.
+                const failover = retried ? this[FAILOVER] : undefined;
                 if (failover) {
                     this[FAILOVER] = undefined;
                     this.logger.info('Group coordinator found again', {

@@ -56,9 +56,12 @@ function major(version) {
     return Number(m[1]);
 }
 
+/** The log4j 2 release each Kafka 4.x line is built with (its gradle/dependencies.gradle). */
 function log4j2Version(version) {
     const [, minor] = version.split('.').map(Number);
-    return major(version) === 4 && minor < 2 ? '2.24.3' : '2.25.3';
+    if (major(version) === 4 && minor < 2) return '2.24.3';
+    if (major(version) === 4 && minor === 2) return '2.25.3';
+    return '2.25.5';
 }
 
 async function exists(p) {

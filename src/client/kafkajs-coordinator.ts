@@ -140,7 +140,9 @@ async function relocate(group: Group, err: unknown): Promise<boolean> {
     }
     if (!failover.lookup) {
         const f = failover;
-        f.lookup = lookUp(group, f).finally(() => { f.lookup = null; });
+        // A coordinator still loading the group is the right one: it is only waited for.
+        const loading = (err as { type?: string })?.type === 'GROUP_LOAD_IN_PROGRESS';
+        f.lookup = (loading ? sleep(FIRST_WAIT_MS) : lookUp(group, f)).finally(() => { f.lookup = null; });
     }
     await failover.lookup;
     if (group[STOPPING]) return false;

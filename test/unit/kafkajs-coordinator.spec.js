@@ -133,6 +133,16 @@ describe('kafkajs coordinator mend', function () {
         assert.deepStrictEqual(two.calls[0].payload.topics, [{ topic: 't', partitions: [{ partition: 0, offset: '5' }] }]);
     });
 
+    it('a coordinator still loading the group is asked again, not looked up', async function () {
+        let loading = 2;
+        const one = fakeBroker(1, () => (loading-- > 0 ? protocolError(14) : null));
+        const cluster = fakeCluster({ 1: one }, [1]);
+        const g = group(cluster, one);
+        await commit(g);
+        assert.deepStrictEqual(one.calls.map((c) => c.kind), ['commit', 'commit', 'commit']);
+        assert.strictEqual(cluster.asked.length, 0);
+    });
+
     it('other errors go on at once (a rebalance is kafkajs\'s to handle)', async function () {
         const one = fakeBroker(1, () => protocolError(27));
         const cluster = fakeCluster({ 1: one }, [1]);

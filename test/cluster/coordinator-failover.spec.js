@@ -8,7 +8,8 @@
 // The consumer is the seam's (createClient → createConsumer) with the package's
 // default group timings (session 10 s, heartbeat 3 s), committing what it has
 // received every half second, as the consumer node does every commit interval.
-// The topic's leaders are kept off the coordinator: this is about the coordinator.
+// First the topic's leaders are kept off the coordinator (this is about the
+// coordinator), then the coordinator also leads a partition.
 const assert = require('assert');
 const crypto = require('crypto');
 const { Kafka, logLevel } = require('kafkajs');
@@ -20,8 +21,14 @@ const PARTITIONS = 3;
 const SESSION_TIMEOUT_MS = 10000;
 const COMMIT_EVERY_MS = 500;
 const PRODUCE_EVERY_MS = 50;
-/** How soon after the kill commits must land again. */
-const FAILOVER_LIMIT_MS = 10000;
+/**
+ * How soon after the kill commits must land again. The cluster alone needs about
+ * 7 s here (the harness fences a dead broker after 6 s) on an idle machine, more
+ * on a busy one: what the consumer adds is held to FOLLOW_LIMIT_MS.
+ */
+const FAILOVER_LIMIT_MS = SESSION_TIMEOUT_MS + 5000;
+/** How soon after the cluster serves the group at its new coordinator the consumer's commits land there. */
+const FOLLOW_LIMIT_MS = 3000;
 /** How long after the failover the member is watched for a late eviction (longer than a session). */
 const WATCH_AFTER_MS = SESSION_TIMEOUT_MS + 2000;
 /** How long the cluster is asked for a commit stored after the kill. */
@@ -193,10 +200,13 @@ describe('group coordinator failover (3-node cluster)', function () {
             const probe = kafka.admin({ retry: { retries: 0 } });
             await probe.connect();
             let storedAt;
+            let servedAt = null;
             try {
                 storedAt = await until('a commit stored after the kill', STORED_WAIT_MS, async () => {
                     const stored = await probe.fetchOffsets({ groupId, topics: [topic] }).catch(() => null);
                     const now = Date.now(); // stored by now (the request itself may have waited)
+                    // The first answer: the cluster has a new coordinator serving the group.
+                    if (stored && servedAt === null) servedAt = now;
                     const moved = stored && stored[0].partitions.some((p) => BigInt(p.offset) > (before.get(p.partition) ?? -1n));
                     return moved ? now : null;
                 }).catch(() => killedAt + STORED_WAIT_MS); // reported and failed below
@@ -207,6 +217,9 @@ describe('group coordinator failover (3-node cluster)', function () {
             const firstCommitAfterKill = state.commits.find((c) => c.startedAt > killedAt);
             // The seam's commit resolves when the coordinator has answered (the consumer did not crash: checked below).
             const failoverMs = firstCommitAfterKill ? firstCommitAfterKill.at - killedAt : storedMs;
+            // The cluster's own part: fencing the dead broker (broker.session.timeout.ms), electing
+            // a new leader of the group's __consumer_offsets partition, loading the group.
+            const servedMs = servedAt === null ? null : servedAt - killedAt;
             await sleep(WATCH_AFTER_MS);
 
             const newCoordinator = await cluster.coordinatorOf(groupId);
@@ -214,7 +227,7 @@ describe('group coordinator failover (3-node cluster)', function () {
             const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
             const coordLog = state.log.filter((l) => /coordinator/i.test(l.message)).map((l) => `+${l.at - killedAt} ms ${l.message}`);
             const report = {
-                coordinator, newCoordinator, failoverMs, storedMs, joins: state.joins.length, crashes: state.crashes,
+                coordinator, newCoordinator, servedMs, failoverMs, storedMs, joins: state.joins.length, crashes: state.crashes,
                 rebalancing: state.rebalancing, duplicates: state.duplicates, received: state.received,
                 commitErrorsAfterKill: state.commitErrors.filter((e) => e.at > killedAt).length,
                 membersAfter: after.members.map((m) => m.memberId), state: after.state, traffic: traffic.stats,
@@ -224,8 +237,11 @@ describe('group coordinator failover (3-node cluster)', function () {
 
             assert.notStrictEqual(newCoordinator, coordinator);
             assert.deepStrictEqual(state.crashes, []);
+            assert.ok(servedMs !== null && storedMs < STORED_WAIT_MS, 'no commit was stored after the kill');
+            // The consumer's part: its commits follow within moments of the cluster's new coordinator.
+            assert.ok(failoverMs - servedMs < FOLLOW_LIMIT_MS,
+                `commits landed again ${failoverMs} ms after the kill, ${failoverMs - servedMs} ms after the cluster served the group`);
             assert.ok(failoverMs < FAILOVER_LIMIT_MS, `commits landed again ${failoverMs} ms after the kill`);
-            assert.ok(storedMs < FAILOVER_LIMIT_MS + 2000, `the cluster had stored a commit ${storedMs} ms after the kill`);
             assert.strictEqual(state.joins.length, 1, 'the member joined again: it was evicted or the group rebalanced');
             assert.strictEqual(state.rebalancing, 0);
             assert.strictEqual(after.state, 'Stable');
@@ -240,6 +256,7 @@ describe('group coordinator failover (3-node cluster)', function () {
         } finally {
             await member.stop();
             await traffic.stop();
+            await cluster.restart(coordinator); // whole again for what follows
         }
     }
 

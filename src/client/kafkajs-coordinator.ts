@@ -147,8 +147,9 @@ async function relocate(group: Group, err: unknown): Promise<boolean> {
     await failover.lookup;
     if (group[STOPPING]) return false;
     if (Date.now() - failover.since < group.sessionTimeout) return true;
-    // The session is over: the coordinator has evicted the member by now.
-    // kafkajs's own handling (rejoin, or crash and restart) takes over from here.
+    // A session timeout without a coordinator is more than a failover (a new
+    // coordinator starts the members' sessions afresh when it loads the group):
+    // kafkajs's own handling (rejoin, or crash and restart) takes over, as without the mend.
     group[FAILOVER] = undefined;
     return false;
 }

@@ -6,9 +6,12 @@ import { KafkajsConsumer } from './kafkajs-consumer';
 import type { ConsumerClient, ConsumerOptions, CommittedOffset, PartitionAssignment } from '../lib/consumer-client';
 import type { ProducerClient, SendOptions, TopicRecords, PartitionWriteResult } from '../lib/producer-client';
 import { SocketWatch } from './connection-watch';
+import { mendCoordinatorFailover } from './kafkajs-coordinator';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
 import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener } from './types';
+
+mendCoordinatorFailover();
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {

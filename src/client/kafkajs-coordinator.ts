@@ -1,0 +1,235 @@
+// Group coordinator failover for kafkajs 2.2.4, mended at run time.
+//
+// Why this exists: kafkajs 2.2.4 asks FindCoordinator only when a member joins
+// (ConsumerGroup's join). After that every heartbeat and offset commit goes to
+// the broker object it found then:
+// - the heartbeat uses `consumerGroup.coordinator` as it is; a refused connection
+//   is retried by the runner against the same dead broker until its retries run
+//   out and the consumer crashes;
+// - the offset manager, when that broker is disconnected, reconnects to the same
+//   node id (`cluster.findBroker(this.coordinator)`), and on NOT_COORDINATOR only
+//   refreshes the topic metadata, which does not name coordinators;
+// - NOT_COORDINATOR on a heartbeat counts as "rebalancing": the member rejoins
+//   (a new generation, its partitions revoked) instead of following the group.
+// So when the coordinator broker dies, commits stop until the member is evicted
+// and rejoins, and everything since the last commit is consumed again. No kafkajs
+// release has fixed it, and the package is installed by Node-RED's palette
+// manager into a user's node_modules, where a patch of kafkajs's files made at our
+// own install would not reliably land. So the kafkajs copy that this package
+// loads is mended here, once, when the seam loads it:
+// a heartbeat or a commit that fails because the coordinator is gone, moved or
+// not ready looks the coordinator up again (FindCoordinator) and is retried
+// against the one named, for at most the group's session timeout; past that,
+// or when the consumer is stopping, the error goes on to kafkajs as before.
+// A call that succeeds goes through unchanged.
+//
+// The mend wraps three methods of kafkajs's own classes and is applied only to
+// kafkajs 2.2.4 with those methods present; anything else is left alone.
+// KAFKA_CONNECTOR_COORDINATOR_MEND=off turns it off (to compare, or to rule it out).
+import * as path from 'path';
+
+export const MENDED_KAFKAJS_VERSION = '2.2.4';
+
+/** Marks kafkajs's ConsumerGroup prototype as mended: shared by every copy of this module in the process. */
+const MENDED = Symbol.for('node-red-contrib-kafka-connector.coordinator-mend');
+const FAILOVER = Symbol('coordinator-failover');
+const STOPPING = Symbol('consumer-stopping');
+
+/** kafkajs's protocol error types for "ask FindCoordinator again" (codes 16, 15, 14). */
+const COORDINATOR_ERRORS = ['NOT_COORDINATOR_FOR_GROUP', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'GROUP_LOAD_IN_PROGRESS'];
+/** kafkajs's errors for a coordinator that cannot be reached (or whose node is no longer known). */
+const UNREACHABLE_ERRORS = [
+    'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError',
+    'KafkaJSBrokerNotFound', 'KafkaJSLockTimeout',
+];
+/** The group coordinator, in FindCoordinator's key type. */
+const GROUP_COORDINATOR = 0;
+
+const FIRST_WAIT_MS = 200;
+const MAX_WAIT_MS = 500;
+
+interface BrokerLike {
+    nodeId?: number;
+}
+
+interface Logger {
+    info(message: string, extra?: object): void;
+    warn(message: string, extra?: object): void;
+}
+
+interface Failover {
+    /** When the first call of this episode failed. */
+    since: number;
+    /** How many lookups this episode has made. */
+    lookups: number;
+    /** The lookup under way, shared by every call that failed meanwhile. */
+    lookup: Promise<void> | null;
+    from: number | undefined;
+}
+
+/** The parts of kafkajs's ConsumerGroup the mend uses. */
+interface Group {
+    groupId: string;
+    memberId: string | null;
+    generationId: number | null;
+    sessionTimeout: number;
+    coordinator: BrokerLike | null;
+    offsetManager: { coordinator: BrokerLike } | null;
+    logger: Logger;
+    cluster: {
+        findGroupCoordinatorMetadata(a: { groupId: string; coordinatorType: number }): Promise<{ coordinator: { nodeId: number } }>;
+        findBroker(a: { nodeId: number }): Promise<BrokerLike>;
+    };
+    [FAILOVER]?: Failover;
+    [STOPPING]?: boolean;
+}
+
+type GroupMethod = (this: Group, ...args: unknown[]) => Promise<unknown>;
+
+interface Prototypes {
+    group: Record<string | symbol, unknown>;
+    runner: Record<string | symbol, unknown>;
+}
+
+export type MendResult =
+    | { applied: true; reason: 'applied' | 'already' }
+    | { applied: false; reason: string };
+
+/** True for an error that says the coordinator this member uses is gone, moved or not ready. */
+export function isCoordinatorError(err: unknown): boolean {
+    const e = (err ?? {}) as { name?: string; type?: string };
+    return COORDINATOR_ERRORS.includes(String(e.type)) || UNREACHABLE_ERRORS.includes(String(e.name));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Asks FindCoordinator and points the group (and its offset manager) at the broker named. Never rejects. */
+async function lookUp(group: Group, failover: Failover): Promise<void> {
+    const before = group.coordinator?.nodeId;
+    let found: number | undefined;
+    try {
+        const { coordinator } = await group.cluster.findGroupCoordinatorMetadata({
+            groupId: group.groupId, coordinatorType: GROUP_COORDINATOR,
+        });
+        const broker = await group.cluster.findBroker({ nodeId: coordinator.nodeId });
+        found = coordinator.nodeId;
+        group.coordinator = broker;
+        if (group.offsetManager) group.offsetManager.coordinator = broker;
+    } catch {
+        // no answer, or the node named cannot be reached yet: asked again below
+    }
+    failover.lookups++;
+    // A new coordinator is tried at once; the same one (the cluster has not
+    // moved the group yet) or none, after a pause.
+    if (found === undefined || found === before) {
+        await sleep(Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * failover.lookups));
+    }
+}
+
+/** After a coordinator error: looks the coordinator up again; true when the call should be made again. */
+async function relocate(group: Group, err: unknown): Promise<boolean> {
+    if (group[STOPPING]) return false;
+    let failover = group[FAILOVER];
+    if (!failover) {
+        failover = { since: Date.now(), lookups: 0, lookup: null, from: group.coordinator?.nodeId };
+        group[FAILOVER] = failover;
+        group.logger.warn('Group coordinator failed, looking it up again', {
+            groupId: group.groupId, memberId: group.memberId, nodeId: failover.from,
+            error: (err as Error)?.message,
+        });
+    }
+    if (!failover.lookup) {
+        const f = failover;
+        // A coordinator still loading the group is the right one: it is only waited for.
+        const loading = (err as { type?: string })?.type === 'GROUP_LOAD_IN_PROGRESS';
+        f.lookup = (loading ? sleep(FIRST_WAIT_MS) : lookUp(group, f)).finally(() => { f.lookup = null; });
+    }
+    await failover.lookup;
+    if (group[STOPPING]) return false;
+    if (Date.now() - failover.since < group.sessionTimeout) return true;
+    // A session timeout without a coordinator is more than a failover (a new
+    // coordinator starts the members' sessions afresh when it loads the group):
+    // kafkajs's own handling (rejoin, or crash and restart) takes over, as without the mend.
+    group[FAILOVER] = undefined;
+    return false;
+}
+
+function mended(original: GroupMethod): GroupMethod {
+    return async function (this: Group, ...args: unknown[]) {
+        for (let retried = false; ; retried = true) {
+            try {
+                const result = await original.apply(this, args);
+                // Only a call made again after a failure is sure to have reached the
+                // coordinator: a first one may have had nothing to send (a heartbeat
+                // before its interval), and another call's failover is still under way.
+                const failover = retried ? this[FAILOVER] : undefined;
+                if (failover) {
+                    this[FAILOVER] = undefined;
+                    this.logger.info('Group coordinator found again', {
+                        groupId: this.groupId, memberId: this.memberId, generationId: this.generationId,
+                        from: failover.from, to: this.coordinator?.nodeId, afterMs: Date.now() - failover.since,
+                    });
+                }
+                return result;
+            } catch (err) {
+                if (!isCoordinatorError(err) || !(await relocate(this, err))) throw err;
+            }
+        }
+    };
+}
+
+/** Wraps the prototypes' methods: heartbeats and commits follow the coordinator; stopping ends a failover wait. */
+export function mendPrototypes(protos: Prototypes): void {
+    const { group, runner } = protos;
+    for (const name of ['heartbeat', 'commitOffsets', 'commitOffsetsIfNecessary']) {
+        group[name] = mended(group[name] as GroupMethod);
+    }
+    const stop = runner.stop as (this: { consumerGroup?: Group }, ...a: unknown[]) => Promise<unknown>;
+    runner.stop = function (this: { consumerGroup?: Group }, ...args: unknown[]) {
+        if (this.consumerGroup) this.consumerGroup[STOPPING] = true;
+        return stop.apply(this, args);
+    };
+    group[MENDED] = true;
+}
+
+/** The prototypes to mend from the kafkajs copy at `kafkajsDir`, or why not. */
+function loadPrototypes(kafkajsDir: string): Prototypes | string {
+    let version: string;
+    let groupClass: { prototype: Record<string | symbol, unknown> };
+    let runnerClass: { prototype: Record<string | symbol, unknown> };
+    // By absolute path, from the copy `import 'kafkajs'` resolves to: the same module
+    // instances kafkajs itself uses (Node's module cache is keyed by file).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = (...parts: string[]) => require(path.join(kafkajsDir, ...parts));
+    try {
+        version = load('package.json').version;
+        if (version !== MENDED_KAFKAJS_VERSION) return `kafkajs ${version} is not ${MENDED_KAFKAJS_VERSION}`;
+        groupClass = load('src', 'consumer', 'consumerGroup.js');
+        runnerClass = load('src', 'consumer', 'runner.js');
+    } catch (err) {
+        return `kafkajs internals not found: ${(err as Error).message}`;
+    }
+    const group = groupClass?.prototype;
+    const runner = runnerClass?.prototype;
+    const needed: [Record<string | symbol, unknown> | undefined, string][] = [
+        [group, 'heartbeat'], [group, 'commitOffsets'], [group, 'commitOffsetsIfNecessary'], [runner, 'stop'],
+    ];
+    const missing = needed.filter(([proto, name]) => typeof proto?.[name] !== 'function').map(([, name]) => name);
+    if (missing.length) return `kafkajs lacks ${missing.join(', ')}`;
+    return { group: group!, runner: runner! };
+}
+
+/**
+ * Mends the kafkajs copy this package loads (see the top of this file). Idempotent.
+ * `kafkajsDir` is for tests; by default it is the kafkajs that `require('kafkajs')` resolves to here.
+ */
+export function mendCoordinatorFailover(kafkajsDir?: string): MendResult {
+    if (/^(off|0|false|no)$/i.test(process.env.KAFKA_CONNECTOR_COORDINATOR_MEND ?? '')) {
+        return { applied: false, reason: 'turned off by KAFKA_CONNECTOR_COORDINATOR_MEND' };
+    }
+    const protos = loadPrototypes(kafkajsDir ?? path.dirname(require.resolve('kafkajs/package.json')));
+    if (typeof protos === 'string') return { applied: false, reason: protos };
+    if (protos.group[MENDED]) return { applied: true, reason: 'already' };
+    mendPrototypes(protos);
+    return { applied: true, reason: 'applied' };
+}

@@ -28,6 +28,8 @@ const {
 // Three JVMs share two cores: a smaller heap each than the single broker's.
 const JVM_HEAP = ['-Xms128m', '-Xmx384m'];
 const STOP_TIMEOUT_MS = 20000;
+// Three JVMs starting at once on a busy two-core machine: more than the single broker's 90 s.
+const START_TIMEOUT_MS = 180000;
 const REGISTER_TIMEOUT_MS = 60000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -199,7 +201,7 @@ class Cluster extends EventEmitter {
 
     async _launch(id) {
         const n = this._node(id);
-        const { child, ready } = spawnKafka(this._proc(id), n.propsFile);
+        const { child, ready } = spawnKafka(this._proc(id), n.propsFile, { timeoutMs: START_TIMEOUT_MS });
         n.child = child;
         n.hung = false;
         n.expectExit = false;
@@ -272,20 +274,39 @@ class Cluster extends EventEmitter {
         await killChild(n.child);
     }
 
-    /** SIGSTOP: the process stays, its sockets stay open, it answers nothing. */
+    /** SIGSTOP: the process stays, its sockets stay open, it answers nothing. Resolves once it is stopped. */
     async hang(id) {
         const n = this._node(id);
         if (!n.child) throw new Error(`Node ${id} is not running`);
-        n.child.kill('SIGSTOP');
         n.hung = true;
+        n.child.kill('SIGSTOP');
+        await this._waitState(n.child.pid, (s) => s === 'T', 'stopped');
     }
 
-    /** SIGCONT after hang(). */
+    /** SIGCONT after hang(); resolves once it runs again. */
     async resume(id) {
         const n = this._node(id);
         if (!n.child) throw new Error(`Node ${id} is not running`);
         n.child.kill('SIGCONT');
         n.hung = false;
+        await this._waitState(n.child.pid, (s) => s !== 'T', 'running');
+    }
+
+    /** Signals are delivered asynchronously: wait for the state letter in /proc/<pid>/stat (Linux only). */
+    async _waitState(pid, ok, what) {
+        if (process.platform !== 'linux') return;
+        const deadline = Date.now() + 5000;
+        for (;;) {
+            let state;
+            try {
+                state = (await fsp.readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '')[0];
+            } catch {
+                return; // gone
+            }
+            if (ok(state)) return;
+            if (Date.now() > deadline) throw new Error(`process ${pid} not ${what} after 5 s (state ${state})`);
+            await sleep(20);
+        }
     }
 
     /** Graceful stop of one node (SIGTERM; SIGKILL after 20 s). */

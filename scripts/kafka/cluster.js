@@ -29,6 +29,9 @@ const {
 // C1 compiler (start-up measured at ~6 instead of ~8-9 CPU seconds per node; test traffic needs no C2).
 const JVM_HEAP = ['-Xms128m', '-Xmx384m', '-XX:TieredStopAtLevel=1'];
 const STOP_TIMEOUT_MS = 20000;
+// Once too few nodes are left for a controller quorum, the rest wait for a controller that will not
+// come back before they finish a controlled shutdown: they get this long, then SIGKILL.
+const QUORUM_LOST_GRACE_MS = 3000;
 // Three JVMs starting at once on a busy two-core machine: more than the single broker's 90 s.
 const START_TIMEOUT_MS = 180000;
 const REGISTER_TIMEOUT_MS = 60000;
@@ -331,7 +334,10 @@ class Cluster extends EventEmitter {
         await this._waitRegistered([n.id], REGISTER_TIMEOUT_MS);
     }
 
-    /** Every node down (a hung one is resumed first, so it can stop); resolves when all are gone. */
+    /**
+     * Every node down (a hung one is resumed first, so it can stop); resolves when all are gone.
+     * Nodes left without a controller quorum are SIGKILLed after a short grace.
+     */
     async stop() {
         if (this._starting) {
             try {
@@ -340,7 +346,16 @@ class Cluster extends EventEmitter {
                 // a failed start leaves nothing running
             }
         }
-        await Promise.all(this.nodeIds.map((id) => this.stopNode(id)));
+        const majority = Math.floor(this.nodeIds.length / 2) + 1;
+        let timer = null;
+        await Promise.all(this.nodeIds.map(async (id) => {
+            await this.stopNode(id);
+            const left = this.nodeIds.filter((x) => this._node(x).child);
+            if (left.length > 0 && left.length < majority && !timer) {
+                timer = setTimeout(() => left.forEach((x) => this.kill(x).catch(() => {})), QUORUM_LOST_GRACE_MS);
+            }
+        }));
+        clearTimeout(timer);
     }
 
     /** Stops for good: a later start() fails (so a test cannot restart it after an interrupt). */

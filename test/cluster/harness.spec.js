@@ -90,7 +90,9 @@ describe('3-node KRaft cluster harness', function () {
     });
 
     it('elects a new leader when the leader is killed, keeps acks=all working, and catches up after a restart', async function () {
-        await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true });
+        // No waitForLeaders (kafkajs's default): it gives up on the UNKNOWN_TOPIC_OR_PARTITION a broker answers until the
+        // new topic reaches its metadata; waitForFullIsr polls until every partition has all replicas in sync.
+        await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: false });
         await cluster.waitForFullIsr([topic], 30000);
         const first = await sendAll('before');
 

@@ -13,6 +13,7 @@ import type { MsgError } from './lib/errors';
 import type { Problem } from './lib/settings';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
+import { transactionFor } from './lib/transactions';
 
 const CLOSE_BUDGET_MS = 8000;
 const STATUS_EVERY_MS = 1000;
@@ -120,9 +121,15 @@ export = function (RED: NodeAPI): void {
                 fail(msg, send, done, new ParamError(describe(read.problem)));
                 return;
             }
-            publisher.publish(read.record, (err, written) => {
+            // A record consumed in exactly-once mode: its outputs go into its transaction.
+            const inTxn = transactionFor(msg as { _kafka?: unknown });
+            if (inTxn === 'aborted') {
+                fail(msg, send, done, new Error(t('errors.txn-aborted')));
+                return;
+            }
+            const written = (err: unknown, where?: { topic: string; partition: number; offset: number }): void => {
                 if (!err) {
-                    msg.attribute = written;
+                    msg.attribute = where;
                     if (lastError) { lastError = null; render(); }
                     send(msg);
                     done();
@@ -134,7 +141,9 @@ export = function (RED: NodeAPI): void {
                     render();
                 }
                 fail(msg, send, done, e);
-            });
+            };
+            if (inTxn) publisher.publishIn(inTxn.txn, read.record, written);
+            else publisher.publish(read.record, written);
         });
 
         node.on('close', (removed: boolean, done: () => void) => {

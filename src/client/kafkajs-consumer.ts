@@ -135,6 +135,10 @@ export class KafkajsConsumer implements ConsumerClient {
         return this.readCommitted(partitions);
     }
 
+    seek(topic: string, partition: number, offset: string): void {
+        this.consumer.seek({ topic, partition, offset });
+    }
+
     pause(): void {
         this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
     }

@@ -59,6 +59,8 @@ export interface ConsumerClient {
     committed(partitions: PartitionAssignment[]): Promise<CommittedOffset[]>;
     pause(): void;
     resume(): void;
+    /** The next fetch of this partition starts at `offset`; the batch being handed out becomes stale. */
+    seek(topic: string, partition: number, offset: string): void;
     /** Leaves the group and disconnects. */
     stop(): Promise<void>;
 }

@@ -557,7 +557,7 @@ export class DeliveryEngine {
                 const d: Delivery = { record, attempts: pt.attempts.get(record.offset) ?? 0, timer: null, seq: ++this.seq, txn };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') {
                     if (txn.count++ === 0) txn.first = record.offset;
-                    if (txn.count >= (this.s.txnMaxRecords ?? 1000)) txn.closing = true;
+                    if (txn.count >= (this.s.txnMaxRecords ?? 2000)) txn.closing = true;
                     this.emit(m, d);
                 }
             }

@@ -92,7 +92,7 @@ export const CONSUMER_DEFAULTS: Readonly<ConsumerGroupSettings> = Object.freeze(
     commitInterval: 1000,
     initialOffset: 'newest',
     offsetRetention: 0,
-    txnMaxRecords: 500,
+    txnMaxRecords: 2000,
     txnMaxMs: 1000,
 });
 

@@ -517,8 +517,9 @@ export class DeliveryEngine {
         this.activeBatches++;
         try {
             await Promise.resolve();
-            const seeding = m.seeding.get(tpKey(topic, partition));
-            if (seeding) await seeding;
+            const key = tpKey(topic, partition);
+            // Heartbeats go on while the previous owner's progress is read (or, exactly once, fenced).
+            if (m.seeding.has(key) && !(await this.waitUntil(m, c, control, () => !m.seeding.has(key)))) return;
             if (!this.live(m, c, control)) return;
             if (!this.settled() && !(await this.waitUntil(m, c, control, () => this.settled()))) return;
             await this.handOut(m, c, records, control);
@@ -666,7 +667,7 @@ export class DeliveryEngine {
      * readers. Its records are forgotten and fetched again from its first one,
      * after the retry backoff.
      */
-    private abortTxn(m: Member, txn: OpenTxn, error: unknown): void {
+    private abortTxn(m: Member, txn: OpenTxn, error: unknown, released = false): void {
         if (txn.done) return;
         txn.done = true;
         if (txn.timer) clearTimeout(txn.timer);
@@ -683,8 +684,11 @@ export class DeliveryEngine {
             // A fenced or broken producer: the next transaction connects a new one.
             if (pt) pt.connected = null;
         });
-        if (pt) pt.ending = ending.finally(() => { if (pt.ending === ending) pt.ending = null; });
-        if (pt && m.txns.get(key) === pt) {
+        if (pt) {
+            const tracked: Promise<void> = ending.finally(() => { if (pt.ending === tracked) pt.ending = null; });
+            pt.ending = tracked;
+        }
+        if (pt && !released && m.txns.get(key) === pt) {
             m.tracker.forget(topic, partition).forEach(clearTimer);
             m.deferred = m.deferred.filter((d) => d.txn !== txn);
             if (txn.first && m.client && !this.closing) {
@@ -703,10 +707,16 @@ export class DeliveryEngine {
         const ending: Promise<void>[] = [];
         for (const [key, pt] of m.txns) {
             if (kept.has(key)) continue;
-            m.txns.delete(key);
             const cur = pt.current;
-            if (cur && !cur.done) this.abortTxn(m, cur, new Error('partition released'));
-            if (pt.connected) ending.push(pt.connected.then(() => pt.producer.disconnect(), () => undefined).catch(() => undefined));
+            // Aborted while still known (so the abort is waited for), then let go:
+            // the producer disconnects only once its abort reached the broker.
+            if (cur && !cur.done) this.abortTxn(m, cur, new Error('partition released'), true);
+            m.txns.delete(key);
+            const aborted = pt.ending ?? Promise.resolve();
+            if (pt.connected) {
+                const connected = pt.connected;
+                ending.push(aborted.then(() => connected).then(() => pt.producer.disconnect(), () => undefined).catch(() => undefined));
+            }
         }
         return Promise.all(ending).then(() => undefined);
     }
@@ -760,7 +770,7 @@ export class DeliveryEngine {
         const asked: PartitionAssignment[] = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
         // 'eos': the partitions' transactional producers connect first, which fences their
         // previous owners; only then is the committed offset final, and fetching starts there.
-        const committed = this.eos ? this.fence(m, taken).then(() => c.committed(asked)) : c.committed(asked);
+        const committed = this.eos ? this.fence(m, c, taken).then(() => c.committed(asked)) : c.committed(asked);
         const done = committed.then((offsets) => {
             if (m.client !== c) return;
             for (const o of offsets) {
@@ -773,41 +783,52 @@ export class DeliveryEngine {
                 const key = tpKey(o.topic, o.partition);
                 if (m.seeding.get(key) === done) m.seeding.delete(key);
             }
+            this.wake();
         });
         for (const o of taken) m.seeding.set(tpKey(o.topic, o.partition), done);
     }
 
-    /** 'eos': connects the transactional producers of newly owned partitions. */
-    private async fence(m: Member, taken: { topic: string; partition: number }[]): Promise<void> {
+    /**
+     * 'eos': connects the transactional producers of newly owned partitions, trying
+     * again after the backoff until each has connected (or the member stopped):
+     * until then the previous owner may still commit, so nothing is read or handed out.
+     */
+    private async fence(m: Member, c: ConsumerClient, taken: { topic: string; partition: number }[]): Promise<void> {
         await Promise.all(taken.map(async ({ topic, partition }) => {
             const pt = this.txnsOf(m, topic, partition);
-            try {
-                if (!pt.connected) pt.connected = pt.producer.connect();
-                await pt.connected;
-            } catch (err) {
-                pt.connected = null;
-                this.host.event({ type: 'commit-failed', error: err });
+            while (m.client === c && !this.closing && m.txns.get(tpKey(topic, partition)) === pt) {
+                try {
+                    if (!pt.connected) pt.connected = pt.producer.connect();
+                    await pt.connected;
+                    return;
+                } catch (err) {
+                    pt.connected = null;
+                    this.host.event({ type: 'commit-failed', error: err });
+                    await new Promise((resolve) => setTimeout(resolve, this.s.retryBackoff));
+                }
             }
+            throw new Error('no longer this member\'s partition');
         }));
     }
 
     // ---- member lifecycle -----------------------------------------------------------
 
-    private dropDeliveries(m: Member): void {
-        if (this.eos) void this.endTxns(m, new Set());
+    private dropDeliveries(m: Member): Promise<void> {
+        const ended = this.eos ? this.endTxns(m, new Set()) : Promise.resolve();
         m.tracker.retainOnly([]).forEach(clearTimer);
         m.deferred = [];
         m.seeding.clear();
         m.assignment = null;
         m.rebalancing = false;
         this.wake();
+        return ended;
     }
 
     private memberFailed(m: Member, c: ConsumerClient, err: unknown): void {
         if (m.client !== c || this.closing) return;
         m.client = null;
         c.stop().catch(() => undefined);
-        this.dropDeliveries(m);
+        void this.dropDeliveries(m);
         m.failing = true;
         this.host.event({ type: 'member-failed', member: m.index, error: err });
         this.host.event({ type: 'changed' });
@@ -845,13 +866,13 @@ export class DeliveryEngine {
         m.restartTimer = null;
         const c = m.client;
         if (!c) {
-            this.dropDeliveries(m);
+            await this.dropDeliveries(m);
             return;
         }
         await this.commitMember(m);
         if (this.eos) await this.finishTxns(m);
         m.client = null;
-        this.dropDeliveries(m);
+        await this.dropDeliveries(m);
         await c.stop().catch((err: unknown) => this.host.event({ type: 'stop-failed', error: err }));
     }
 }

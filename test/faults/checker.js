@@ -229,11 +229,22 @@ class Checker {
         return stalls;
     }
 
-    /** The longest of stallsAfter(...) (Infinity when a partition never resumed; 0 when none had work). */
+    /** The longest of stallsAfter(...): the slowest partition (Infinity when one never resumed; 0 when none had work). */
     recoveryAfter(tFault, tReady = tFault, partitions = null) {
         const v = Object.values(this.stallsAfter(tFault, tReady, partitions));
         if (v.some((s) => s === null)) return Infinity;
         return v.length ? Math.max(...v) : 0;
+    }
+
+    /**
+     * Seconds from `tFault` until the output as a whole progressed again: the first of
+     * stallsAfter(...) (Infinity when none resumed; 0 when no partition had work).
+     */
+    resumedAfter(tFault, tReady = tFault) {
+        const v = Object.values(this.stallsAfter(tFault, tReady));
+        if (v.length === 0) return 0;
+        const resumed = v.filter((s) => s !== null);
+        return resumed.length ? Math.min(...resumed) : Infinity;
     }
 
     /** Per input partition, seconds from `t` to its first output record written at or after `t`. */

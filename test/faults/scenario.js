@@ -80,6 +80,7 @@ class Run {
         await nr.install();
         await nr.start();
         await nr.deploy(this.flow, 'full');
+        nr.deployedAt = Date.now();
         this.instances.push(nr);
         this.note(`node-red ${name} deployed (install ${(nr.installMs / 1000).toFixed(1)} s)`);
         return nr;

@@ -3,7 +3,7 @@
  * The Kafka cluster a fault run uses.
  *
  * - scripts/kafka/cluster.js (class Cluster) when it is there: FAULTS_BROKERS (default 3) combined
- *   nodes, KAFKA_VERSION (default 3.9.1);
+ *   nodes, KAFKA_VERSION (default 3.9.1); FAULTS_CLUSTER_MODULE names another cluster.js;
  * - otherwise (or FAULTS_BROKERS=1) one broker of scripts/kafka/broker.js behind the same
  *   interface, so that the harness can be worked on before the cluster lands. Faults against
  *   "the leader" or "the coordinator" then hit the only broker.
@@ -89,15 +89,20 @@ class SingleBrokerCluster {
     }
 }
 
+// FAULTS_CLUSTER_MODULE: another cluster.js to use (e.g. one not merged yet, from its worktree).
+const CLUSTER_MODULE = process.env.FAULTS_CLUSTER_MODULE
+    ? path.resolve(process.env.FAULTS_CLUSTER_MODULE)
+    : path.join(ROOT, 'scripts/kafka/cluster.js');
+
 function clusterAvailable() {
-    return fs.existsSync(path.join(ROOT, 'scripts/kafka/cluster.js'));
+    return fs.existsSync(CLUSTER_MODULE);
 }
 
 function newCluster() {
     const nodes = Number(process.env.FAULTS_BROKERS || (clusterAvailable() ? 3 : 1));
     if (nodes === 1) return new SingleBrokerCluster();
     if (!clusterAvailable()) throw new Error('FAULTS_BROKERS > 1 needs scripts/kafka/cluster.js (branch cluster)');
-    const { Cluster } = require(path.join(ROOT, 'scripts/kafka/cluster.js'));
+    const { Cluster } = require(CLUSTER_MODULE);
     const cluster = new Cluster({ version: VERSION, nodes, overrides: {} });
     cluster.replication = Math.min(3, nodes);
     return cluster;

@@ -279,7 +279,7 @@ scenario('f', 'three Node-RED instances in one group; one killed -9 for good; a 
 
     it(`the dead one's partitions move within session timeout + 5 s; every partition progresses within ${FAIRNESS_S} s of an assignment`, async function () {
         run = new Run('f', { sessionTimeout: SESSION_TIMEOUT_MS });
-        await run.prepare();
+        await run.prepare({ instances: 4 });
         const producing = run.checker.produceAtRate(N, rateFor(100, 80));
         const tDeploy = Date.now();
         for (let i = 0; i < 3; i++) await run.addInstance();
@@ -337,7 +337,7 @@ scenario('g', '"modified nodes" redeploys every few seconds under traffic', func
     it('leaves no leaked or duplicate group members', async function () {
         const consumerCount = 2;
         run = new Run('g', { consumerCount });
-        await run.prepare();
+        await run.prepare({ instances: 2 });
         const producing = run.checker.produceAtRate(N, rateFor(60, 30));
         await run.addInstance();
         await run.addInstance();

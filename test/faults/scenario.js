@@ -56,6 +56,7 @@ class Run {
             log: (line) => this.note(line),
         });
         this.instances = [];
+        this.spare = [];
         this.added = 0;
         this.notes = [];
         this.t0 = Date.now();
@@ -67,22 +68,44 @@ class Run {
         if (process.env.FAULTS_VERBOSE) console.log(`      [${this.letter} +${s} s] ${line}`);
     }
 
-    async prepare() {
-        await this.cluster.waitForFullIsr([], 60000).catch(() => {});
-        await this.checker.createTopics();
-        await this.checker.startReading();
+    /**
+     * Topics (with every replica in sync), the output reader, and `instances` Node-RED instances
+     * installed ahead (in parallel), so that installing does not eat into a scenario's timeline.
+     */
+    async prepare({ instances = 1 } = {}) {
+        const step = async (what, fn) => {
+            try {
+                return await fn();
+            } catch (err) {
+                err.message = `${what}: ${err.message}`;
+                throw err;
+            }
+        };
+        const installing = Promise.all(Array.from({ length: instances }, () => this._install()));
+        await step('waiting for a full ISR', () => this.cluster.waitForFullIsr([], 60000)).catch((err) => this.note(err.message));
+        await step('creating the topics', () => this.checker.createTopics());
+        await step('waiting for the new topics\' ISR', () => this.cluster.waitForFullIsr([this.input, this.output], 60000));
+        await step('starting the output reader', () => this.checker.startReading());
+        this.spare.push(...await step('installing Node-RED', () => installing));
     }
 
-    /** Installs, starts and deploys one more Node-RED instance; returns it. */
-    async addInstance(name = `${this.letter}${++this.added}`, env = {}) {
-        const nr = new NodeRedProcess({ name: `${name}-${this.group.slice(-6)}`, tarball: fixture.tarball(), env });
-        nr.label = name;
+    async _install() {
+        const label = `${this.letter}${++this.added}`;
+        const nr = new NodeRedProcess({ name: `${label}-${this.group.slice(-6)}`, tarball: fixture.tarball() });
+        nr.label = label;
         await nr.install();
+        this.note(`node-red ${label} installed in ${(nr.installMs / 1000).toFixed(1)} s`);
+        return nr;
+    }
+
+    /** Starts and deploys one more Node-RED instance (installed ahead by prepare(), or now); returns it. */
+    async addInstance() {
+        const nr = this.spare.shift() || await this._install();
         await nr.start();
         await nr.deploy(this.flow, 'full');
         nr.deployedAt = Date.now();
         this.instances.push(nr);
-        this.note(`node-red ${name} deployed (install ${(nr.installMs / 1000).toFixed(1)} s)`);
+        this.note(`node-red ${nr.label} deployed`);
         return nr;
     }
 
@@ -132,6 +155,7 @@ class Run {
     async close() {
         for (const id of this.cluster.nodeIds) await this.cluster.resume(id).catch(() => {});
         await Promise.all(this.instances.map((nr) => nr.stop().catch(() => nr.kill())));
+        await Promise.all(this.spare.map((nr) => nr.kill()));
         await this.checker.close();
     }
 }

@@ -49,13 +49,28 @@ class Checker {
         return fn(this.admin);
     }
 
-    async createTopics() {
+    /**
+     * Creates IN and OUT, then polls until every partition has a leader: kafkajs's own
+     * waitForLeaders gives up with UNKNOWN_TOPIC_OR_PARTITION when it asks a broker of a
+     * cluster that has not heard of the topic yet.
+     */
+    async createTopics(ms = 60000) {
+        const topics = [this.input, this.output];
         await this.withAdmin((admin) => admin.createTopics({
-            waitForLeaders: true,
-            topics: [this.input, this.output].map((topic) => ({
-                topic, numPartitions: this.partitions, replicationFactor: this.replication,
-            })),
+            waitForLeaders: false,
+            topics: topics.map((topic) => ({ topic, numPartitions: this.partitions, replicationFactor: this.replication })),
         }));
+        const deadline = Date.now() + ms;
+        for (;;) {
+            try {
+                const meta = await this.withAdmin((admin) => admin.fetchTopicMetadata({ topics }));
+                if (meta.topics.every((t) => t.partitions.length === this.partitions && t.partitions.every((p) => p.leader >= 0))) return;
+            } catch (err) {
+                if (Date.now() > deadline) throw err;
+            }
+            if (Date.now() > deadline) throw new Error(`${topics.join(', ')}: no leader for every partition after ${ms / 1000} s`);
+            await sleep(250);
+        }
     }
 
     async startReading() {

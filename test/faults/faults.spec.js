@@ -280,9 +280,9 @@ scenario('f', 'three Node-RED instances in one group; one killed -9 for good; a 
     it(`the dead one's partitions move within session timeout + 5 s; every partition progresses within ${FAIRNESS_S} s of an assignment`, async function () {
         run = new Run('f', { sessionTimeout: SESSION_TIMEOUT_MS });
         await run.prepare({ instances: 4 });
-        const producing = run.checker.produceAtRate(N, rateFor(100, 80));
+        const producing = run.checker.produceAtRate(N, rateFor(150, 120));
         const tDeploy = Date.now();
-        for (let i = 0; i < 3; i++) await run.addInstance();
+        await Promise.all([0, 1, 2].map(() => run.addInstance()));
         await stableGroup(run, 3);
         const tThree = Date.now();
         await sleep(FAIRNESS_S * 1000 + 2000);
@@ -338,7 +338,7 @@ scenario('g', '"modified nodes" redeploys every few seconds under traffic', func
         const consumerCount = 2;
         run = new Run('g', { consumerCount });
         await run.prepare({ instances: 2 });
-        const producing = run.checker.produceAtRate(N, rateFor(60, 30));
+        const producing = run.checker.produceAtRate(N, rateFor(90, 45));
         await run.addInstance();
         await run.addInstance();
         let deploys = 0;

@@ -25,7 +25,8 @@ const DEFAULT_VERSION = '3.9.1';
 const READY_LINE = 'Kafka Server started';
 const START_TIMEOUT_MS = 90000;
 const STOP_TIMEOUT_MS = 30000;
-const JVM_OPTS = ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true'];
+const JVM_HEAP = ['-Xms256m', '-Xmx512m'];
+const JVM_OPTS = ['-XX:+UseG1GC', '-Djava.awt.headless=true'];
 const MARKER = '.complete';
 const PID_FILE = 'broker.pid';
 const KEEP_STALE_RUNS = 5;
@@ -43,12 +44,88 @@ const liveChildren = new Set();
 process.on('exit', () => {
     for (const child of liveChildren) {
         try {
-            child.kill('SIGKILL');
+            child.kill('SIGKILL'); // also ends a SIGSTOPped one
         } catch {
             // already gone
         }
     }
 });
+
+/*
+ * A process of ours dies without its 'exit' handler on SIGKILL, on a crash, and on a signal it has
+ * no listener for. A small guardian process (own process group, so Ctrl-C does not reach it)
+ * holds the read end of a pipe from us and is told every broker PID with its run folder; when the
+ * pipe closes, whatever the reason, it SIGKILLs those still running whose command line names that folder.
+ */
+const GUARDIAN = `
+const fs = require('fs');
+const pids = new Map();
+let buf = '';
+process.stdin.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\\n')) >= 0) {
+        const [op, pid, dir] = buf.slice(0, i).split('\\t');
+        buf = buf.slice(i + 1);
+        if (op === '+') pids.set(Number(pid), dir); else pids.delete(Number(pid));
+    }
+});
+process.stdin.on('close', () => {
+    for (const [pid, dir] of pids) {
+        try {
+            if (fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+        } catch {}
+    }
+    process.exit(0);
+});
+`;
+let guardian = null;
+
+/*
+ * On SIGINT/SIGTERM/SIGHUP with nobody else listening, Node would die without its 'exit' handler:
+ * SIGKILL the brokers, then let the signal take its default course. When the program handles the
+ * signal itself (a graceful stop), only wake SIGSTOPped brokers so that they can stop.
+ */
+let signalsHandled = false;
+function handleSignals() {
+    if (signalsHandled) return;
+    signalsHandled = true;
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+        const onSignal = () => {
+            const alone = process.listenerCount(signal) === 1;
+            for (const child of liveChildren) {
+                try {
+                    child.kill(alone ? 'SIGKILL' : 'SIGCONT');
+                } catch {
+                    // gone
+                }
+            }
+            if (alone) {
+                process.removeListener(signal, onSignal);
+                process.kill(process.pid, signal);
+            }
+        };
+        process.on(signal, onSignal);
+    }
+}
+
+function guard(op, child, dir) {
+    if (process.platform !== 'linux') return; // the guardian checks /proc; elsewhere rely on the exit handler
+    try {
+        if (!guardian) {
+            guardian = spawn(process.execPath, ['-e', GUARDIAN], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+            guardian.on('error', () => {
+                guardian = null;
+            });
+            guardian.stdin.on('error', () => {});
+            guardian.unref();
+            guardian.stdin.unref();
+        }
+        guardian.stdin.write(`${op}\t${child.pid}\t${dir}\n`);
+    } catch {
+        // best effort: the exit handler and reapStale() remain
+    }
+}
 
 function major(version) {
     const m = /^(\d+)\./.exec(version);
@@ -56,9 +133,12 @@ function major(version) {
     return Number(m[1]);
 }
 
+/** The log4j 2 release each Kafka 4.x line is built with (its gradle/dependencies.gradle). */
 function log4j2Version(version) {
     const [, minor] = version.split('.').map(Number);
-    return major(version) === 4 && minor < 2 ? '2.24.3' : '2.25.3';
+    if (major(version) === 4 && minor < 2) return '2.24.3';
+    if (major(version) === 4 && minor === 2) return '2.25.3';
+    return '2.25.5';
 }
 
 async function exists(p) {
@@ -264,32 +344,41 @@ async function reapStale(ownDir) {
     }
     const dead = [];
     for (const name of names) {
-        const m = /^run-.+-(\d+)$/.exec(name);
+        const m = /^(?:run|cluster)-.+-(\d+)$/.exec(name);
         const dir = path.join(CACHE, name);
-        if (!m || dir === ownDir) continue;
-        let pids = { owner: Number(m[1]), java: null };
+        if (!m || dir === ownDir || alive(Number(m[1]))) continue;
+        // A single broker keeps its PID file in its run folder, each node of a cluster in node-<id>/.
+        let nodeDirs = [];
         try {
-            pids = { ...pids, ...JSON.parse(await fsp.readFile(path.join(dir, PID_FILE), 'utf8')) };
+            nodeDirs = (await fsp.readdir(dir)).filter((f) => /^node-\d+$/.test(f)).map((f) => path.join(dir, f));
         } catch {
-            // stopped cleanly
+            // removed meanwhile
         }
-        if (alive(pids.owner)) continue;
-        if (pids.java && alive(pids.java)) {
-            let cmdline = '';
+        for (const pidDir of [dir, ...nodeDirs]) {
+            const pidFile = path.join(pidDir, PID_FILE);
+            let java = null;
             try {
-                cmdline = await fsp.readFile(`/proc/${pids.java}/cmdline`, 'utf8');
+                java = JSON.parse(await fsp.readFile(pidFile, 'utf8')).java;
             } catch {
-                // not Linux: leave it
+                // stopped cleanly
             }
-            if (cmdline.includes(dir)) {
+            if (java && alive(java)) {
+                let cmdline = '';
                 try {
-                    process.kill(pids.java, 'SIGKILL');
+                    cmdline = await fsp.readFile(`/proc/${java}/cmdline`, 'utf8');
                 } catch {
-                    // gone meanwhile
+                    // not Linux: leave it
+                }
+                if (cmdline.includes(pidDir)) {
+                    try {
+                        process.kill(java, 'SIGKILL');
+                    } catch {
+                        // gone meanwhile
+                    }
                 }
             }
+            await fsp.rm(pidFile, { force: true });
         }
-        await fsp.rm(path.join(dir, PID_FILE), { force: true });
         try {
             dead.push({ dir, mtime: (await fsp.stat(dir)).mtimeMs });
         } catch {
@@ -298,6 +387,180 @@ async function reapStale(ownDir) {
     }
     dead.sort((a, b) => b.mtime - a.mtime);
     for (const { dir } of dead.slice(KEEP_STALE_RUNS)) await fsp.rm(dir, { recursive: true, force: true });
+}
+
+/*
+ * Pieces shared by Broker (one node, many listeners) and Cluster (scripts/kafka/cluster.js).
+ * A "proc" is { version, dir, jarsDir, logFile, heap }: one Kafka node's JVM settings and folder.
+ */
+
+function javaArgs(proc, mainClass, extra) {
+    const logOption = major(proc.version) >= 4
+        ? `-Dlog4j2.configurationFile=${path.join(proc.dir, 'log4j2.properties')}`
+        : `-Dlog4j.configuration=file:${path.join(proc.dir, 'log4j.properties')}`;
+    return [...(proc.heap || JVM_HEAP), ...JVM_OPTS, logOption, `-Dkafka.logs.dir=${proc.dir}`,
+        '-cp', `${proc.jarsDir}${path.sep}*`, mainClass, ...extra];
+}
+
+/**
+ * Writes <dir>/server.properties from `lines` with `overrides` replacing or adding entries,
+ * and the logging configs of both Kafka lines; returns the server.properties path.
+ */
+async function writeConfigs(dir, lines, overrides = {}) {
+    const out = [...lines];
+    for (const [name, value] of Object.entries(overrides)) {
+        const at = out.findIndex((l) => l.startsWith(`${name}=`));
+        if (at >= 0) out.splice(at, 1);
+        out.push(`${name}=${value}`);
+    }
+    const propsFile = path.join(dir, 'server.properties');
+    await fsp.writeFile(propsFile, out.join('\n'));
+
+    // Broker logs go to stdout; the harness copies them into the node's log file.
+    await fsp.writeFile(path.join(dir, 'log4j.properties'), [
+        'log4j.rootLogger=INFO, stdout',
+        'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+        'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        'log4j.logger.kafka.request.logger=WARN',
+        'log4j.logger.org.apache.zookeeper=WARN',
+        '',
+    ].join('\n'));
+    await fsp.writeFile(path.join(dir, 'log4j2.properties'), [
+        'status=warn',
+        'shutdownHook=disable',
+        'appender.stdout.type=Console',
+        'appender.stdout.name=STDOUT',
+        'appender.stdout.layout.type=PatternLayout',
+        'appender.stdout.layout.pattern=[%d] %p %m (%c)%n',
+        'rootLogger.level=INFO',
+        'rootLogger.appenderRef.stdout.ref=STDOUT',
+        'logger.request.name=kafka.request.logger',
+        'logger.request.level=WARN',
+        '',
+    ].join('\n'));
+    return propsFile;
+}
+
+/** StorageTool format of one node's log dirs (`extra`: e.g. --add-scram arguments). */
+async function formatStorage(proc, propsFile, clusterId, extra = []) {
+    const args = javaArgs(proc, 'kafka.tools.StorageTool', [
+        'format', '--config', propsFile, '--cluster-id', clusterId, '--ignore-formatted', ...extra,
+    ]);
+    const out = await run('java', args, { cwd: proc.dir });
+    await fsp.appendFile(proc.logFile, `\n===== StorageTool format (${new Date().toISOString()})\n${out}`);
+}
+
+/**
+ * Spawns `kafka.Kafka propsFile` (java itself, no shell, so the PID is the broker's), copies its
+ * output into proc.logFile and keeps draining it. Returns { child, ready }: `ready` resolves on
+ * the readiness line, and rejects (after a SIGKILL) on a timeout or an early exit.
+ */
+function spawnKafka(proc, propsFile, { timeoutMs = START_TIMEOUT_MS } = {}) {
+    const log = fs.createWriteStream(proc.logFile, { flags: 'a' });
+    log.write(`\n===== kafka ${proc.version} start (${new Date().toISOString()})\n`);
+    const child = spawn('java', javaArgs(proc, 'kafka.Kafka', [propsFile]), {
+        cwd: proc.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    liveChildren.add(child);
+    handleSignals();
+    const pidFile = path.join(proc.dir, PID_FILE);
+    if (child.pid) {
+        fs.writeFileSync(pidFile, JSON.stringify({ owner: process.pid, java: child.pid }));
+        guard('+', child, proc.dir);
+    }
+    const ready = new Promise((resolve, reject) => {
+        let tail = '';
+        let settled = false;
+        const finish = (err) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            if (err) reject(err);
+            else resolve();
+        };
+        const onData = (chunk) => {
+            log.write(chunk);
+            if (settled) return;
+            tail = (tail + chunk.toString('utf8')).slice(-20000);
+            if (tail.includes(READY_LINE)) finish();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        const timer = setTimeout(() => {
+            if (settled) return;
+            try {
+                child.kill('SIGKILL');
+            } catch {
+                // gone
+            }
+            finish(new Error(`Kafka ${proc.version} not ready after ${timeoutMs / 1000} s (log ${proc.logFile}):\n${tail.slice(-4000)}`));
+        }, timeoutMs);
+        child.on('error', (err) => {
+            liveChildren.delete(child);
+            log.end();
+            finish(new Error(`java could not be started: ${err.message}`));
+        });
+        child.on('close', (code, signal) => {
+            liveChildren.delete(child);
+            guard('-', child, proc.dir);
+            fs.rmSync(pidFile, { force: true });
+            log.end(`===== kafka exited (${signal || code})\n`);
+            finish(new Error(`Kafka ${proc.version} exited (${signal || code}) before it was ready (log ${proc.logFile}):\n${tail.slice(-4000)}`));
+        });
+    });
+    ready.catch(() => {}); // the caller awaits it; no unhandled rejection if it stops waiting
+    return { child, ready };
+}
+
+/** Resolves once `child` has exited (or 2 s after 'exit' when a pipe stays stuck). */
+function exited(child) {
+    return new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+            resolve();
+            return;
+        }
+        child.once('close', resolve);
+        child.once('exit', () => setTimeout(resolve, 2000));
+    });
+}
+
+/** Graceful stop: SIGCONT (in case it was SIGSTOPped), SIGTERM, then SIGKILL after timeoutMs. */
+async function stopChild(child, timeoutMs = STOP_TIMEOUT_MS) {
+    const gone = exited(child);
+    try {
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+    } catch {
+        // already gone
+    }
+    let timer;
+    const timedOut = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(true), timeoutMs);
+    });
+    if (await Promise.race([gone.then(() => false), timedOut])) {
+        try {
+            child.kill('SIGKILL');
+        } catch {
+            // gone meanwhile
+        }
+        await gone;
+    }
+    clearTimeout(timer);
+    liveChildren.delete(child);
+}
+
+/** SIGKILL; resolves once the process is gone. */
+async function killChild(child) {
+    const gone = exited(child);
+    try {
+        child.kill('SIGKILL');
+    } catch {
+        // already gone
+    }
+    await gone;
+    liveChildren.delete(child);
 }
 
 const LISTENERS = [
@@ -397,16 +660,6 @@ class Broker {
         this.startMs = Date.now() - t1;
     }
 
-    _logOption() {
-        if (major(this.version) >= 4) return `-Dlog4j2.configurationFile=${path.join(this.dir, 'log4j2.properties')}`;
-        return `-Dlog4j.configuration=file:${path.join(this.dir, 'log4j.properties')}`;
-    }
-
-    _javaArgs(mainClass, extra) {
-        return [...JVM_OPTS, this._logOption(), `-Dkafka.logs.dir=${this.dir}`,
-            '-cp', `${this.jarsDir}${path.sep}*`, mainClass, ...extra];
-    }
-
     async _writeConfig() {
         const p = this.ports;
         const c = this.certs;
@@ -462,114 +715,28 @@ class Broker {
             'num.network.threads=2',
             '',
         ];
-        for (const [name, value] of Object.entries(this.properties)) {
-            const at = lines.findIndex((l) => l.startsWith(`${name}=`));
-            if (at >= 0) lines.splice(at, 1);
-            lines.push(`${name}=${value}`);
-        }
-        const propsFile = path.join(this.dir, 'server.properties');
-        await fsp.writeFile(propsFile, lines.join('\n'));
+        return writeConfigs(this.dir, lines, this.properties);
+    }
 
-        // Broker logs go to stdout; the harness copies them into broker.log.
-        await fsp.writeFile(path.join(this.dir, 'log4j.properties'), [
-            'log4j.rootLogger=INFO, stdout',
-            'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-            'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-            'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-            'log4j.logger.kafka.request.logger=WARN',
-            'log4j.logger.org.apache.zookeeper=WARN',
-            '',
-        ].join('\n'));
-        await fsp.writeFile(path.join(this.dir, 'log4j2.properties'), [
-            'status=warn',
-            'shutdownHook=disable',
-            'appender.stdout.type=Console',
-            'appender.stdout.name=STDOUT',
-            'appender.stdout.layout.type=PatternLayout',
-            'appender.stdout.layout.pattern=[%d] %p %m (%c)%n',
-            'rootLogger.level=INFO',
-            'rootLogger.appenderRef.stdout.ref=STDOUT',
-            'logger.request.name=kafka.request.logger',
-            'logger.request.level=WARN',
-            '',
-        ].join('\n'));
-        return propsFile;
+    /** What the shared process functions need to know about this broker's JVM. */
+    _proc() {
+        return { version: this.version, dir: this.dir, jarsDir: this.jarsDir, logFile: this.logFile, heap: JVM_HEAP };
     }
 
     async _format(propsFile) {
         const scram = [USERS.scram256, USERS.scram512].flatMap((u) => [
             '--add-scram', `${u.mechanism.toUpperCase()}=[name=${u.username},password=${u.password}]`,
         ]);
-        const args = this._javaArgs('kafka.tools.StorageTool', [
-            'format', '--config', propsFile, '--cluster-id', newClusterId(), '--ignore-formatted', ...scram,
-        ]);
-        const out = await run('java', args, { cwd: this.dir });
-        await fsp.appendFile(this.logFile, `\n===== StorageTool format (${new Date().toISOString()})\n${out}`);
+        await formatStorage(this._proc(), propsFile, newClusterId(), scram);
     }
 
-    _launch(propsFile) {
-        return new Promise((resolve, reject) => {
-            const log = fs.createWriteStream(this.logFile, { flags: 'a' });
-            log.write(`\n===== kafka ${this.version} start (${new Date().toISOString()})\n`);
-            const child = spawn('java', this._javaArgs('kafka.Kafka', [propsFile]), {
-                cwd: this.dir,
-                stdio: ['ignore', 'pipe', 'pipe'],
-            });
-            liveChildren.add(child);
-            this.child = child;
-            const pidFile = path.join(this.dir, PID_FILE);
-            if (child.pid) fs.writeFileSync(pidFile, JSON.stringify({ owner: process.pid, java: child.pid }));
-            let tail = '';
-            let ready = false;
-            const finish = (err) => {
-                clearTimeout(timer);
-                if (err) reject(err);
-                else resolve();
-            };
-            const onData = (chunk) => {
-                log.write(chunk);
-                tail = (tail + chunk.toString('utf8')).slice(-20000);
-                if (!ready && tail.includes(READY_LINE)) {
-                    ready = true;
-                    finish();
-                }
-            };
-            child.stdout.on('data', onData);
-            child.stderr.on('data', onData);
-            const timer = setTimeout(() => {
-                if (ready) return;
-                ready = true;
-                this._kill('SIGKILL');
-                finish(new Error(`Kafka ${this.version} not ready after ${START_TIMEOUT_MS / 1000} s (log ${this.logFile}):\n${tail.slice(-4000)}`));
-            }, START_TIMEOUT_MS);
-            child.on('error', (err) => {
-                liveChildren.delete(child);
-                if (this.child === child) this.child = null;
-                log.end();
-                if (!ready) {
-                    ready = true;
-                    finish(new Error(`java could not be started: ${err.message}`));
-                }
-            });
-            child.on('close', (code, signal) => {
-                liveChildren.delete(child);
-                if (this.child === child) this.child = null;
-                fs.rmSync(pidFile, { force: true });
-                log.end(`===== kafka exited (${signal || code})\n`);
-                if (!ready) {
-                    ready = true;
-                    finish(new Error(`Kafka ${this.version} exited (${signal || code}) before it was ready (log ${this.logFile}):\n${tail.slice(-4000)}`));
-                }
-            });
+    async _launch(propsFile) {
+        const { child, ready } = spawnKafka(this._proc(), propsFile);
+        this.child = child;
+        child.on('close', () => {
+            if (this.child === child) this.child = null;
         });
-    }
-
-    _kill(signal) {
-        try {
-            if (this.child) this.child.kill(signal);
-        } catch {
-            // already gone
-        }
+        await ready;
     }
 
     async stop() {
@@ -582,32 +749,13 @@ class Broker {
         }
         if (!this.child) return;
         if (!this._stopping) {
-            this._stopping = this._stop().finally(() => {
+            const child = this.child;
+            this._stopping = stopChild(child).finally(() => {
+                if (this.child === child) this.child = null;
                 this._stopping = null;
             });
         }
         await this._stopping;
-    }
-
-    async _stop() {
-        const child = this.child;
-        const closed = new Promise((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) resolve();
-            child.once('close', resolve);
-            child.once('exit', () => setTimeout(resolve, 2000)); // do not hang on a stuck pipe
-        });
-        child.kill('SIGTERM');
-        let timer;
-        const timedOut = new Promise((resolve) => {
-            timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS);
-        });
-        if (await Promise.race([closed.then(() => false), timedOut])) {
-            child.kill('SIGKILL');
-            await closed;
-        }
-        clearTimeout(timer);
-        liveChildren.delete(child);
-        if (this.child === child) this.child = null;
     }
 
     /** Stops for good: a later start() fails (so a test cannot restart it after an interrupt). */
@@ -624,4 +772,8 @@ class Broker {
     }
 }
 
-module.exports = { Broker, ensureJars, makeCerts, freePorts, DEFAULT_VERSION, USERS, CACHE };
+module.exports = {
+    Broker, ensureJars, makeCerts, freePorts, DEFAULT_VERSION, USERS, CACHE,
+    // for scripts/kafka/cluster.js
+    newClusterId, propValue, reapStale, writeConfigs, formatStorage, spawnKafka, stopChild, killChild, liveChildren,
+};

@@ -29,6 +29,15 @@ export class PlacementProblem extends Error {
     }
 }
 
+/** The broker's answer did not cover the record's partition: the record may not be written. */
+export class UnacknowledgedError extends Error {
+    readonly retriable = true;
+    constructor(readonly topic: string, readonly partition: number) {
+        super(`No acknowledgement for ${topic} [${partition}]: the record may not have been written (the partition's leader moved during the request)`);
+        this.name = 'UnacknowledgedError';
+    }
+}
+
 /** The topic is not on the cluster: a runtime error shaped like the broker's own. */
 export class UnknownTopicError extends Error {
     readonly type = 'UNKNOWN_TOPIC_OR_PARTITION';
@@ -217,10 +226,19 @@ export class Publisher {
                 list[r.partition] = big <= BigInt(Number.MAX_SAFE_INTEGER) - BigInt(batch.length) ? Number(big) : big;
             }
         }
-        this.written += batch.length;
         for (let n = 0; n < batch.length; n++) {
             const item = batch[n];
             const base = bases.get(item.topic)?.[item.partition];
+            if (base === undefined && acks !== 0) {
+                // The client answered without this partition: kafkajs 2.2.4, retrying a
+                // request after a leader moved, skips a partition whose new leader had
+                // already answered for others, and reports success. Not written: say so.
+                this.failed++;
+                this.partitions.delete(item.topic);
+                answer(item.cb, new UnacknowledgedError(item.topic, item.partition));
+                continue;
+            }
+            this.written++;
             const offset = base === undefined ? -1 : typeof base === 'number' ? base + item.index : Number(base + BigInt(item.index));
             answer(item.cb, null, { topic: item.topic, partition: item.partition, offset });
         }

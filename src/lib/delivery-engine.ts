@@ -39,7 +39,11 @@ export interface EngineSettings {
     retryBackoff: number;
     /** ms a record may stay unacknowledged before it counts as failed; 0: for ever */
     ackTimeout: number;
-    /** ms between commits; 0: as soon as a burst of acknowledgements is over */
+    /**
+     * ms between commits in 'immediate'; 0: as soon as a burst of records is handed out.
+     * 'flow' commits acknowledged records as soon as the previous commit is done
+     * (so a crash brings back only records not yet acknowledged), and at least this often.
+     */
     commitInterval: number;
     /** ms between heartbeats while the flow is full */
     heartbeatInterval: number;
@@ -159,6 +163,8 @@ interface Member {
     attempt: number;
     failing: boolean;
     committing: Promise<void>;
+    /** a commit is queued behind the one under way: it takes the newest offsets when it runs */
+    commitQueued: boolean;
 }
 
 /** Batches are handed over for this many partitions at once, at most. */
@@ -193,7 +199,7 @@ export class DeliveryEngine {
         for (let i = 0; i < s.consumerCount; i++) {
             this.members.push({
                 index: i, client: null, tracker: new OffsetTracker<Delivery>(), assignment: null, rebalancing: false,
-                seeding: new Map(), restartTimer: null, deferred: [], txns: new Map(), attempt: 0, failing: false, committing: Promise.resolve(),
+                seeding: new Map(), restartTimer: null, deferred: [], txns: new Map(), attempt: 0, failing: false, committing: Promise.resolve(), commitQueued: false,
             });
         }
         if (s.commitInterval > 0 && !this.eos) this.commitTimer = setInterval(() => void this.commit(), s.commitInterval);
@@ -328,12 +334,15 @@ export class DeliveryEngine {
         if (m.tracker.ack(d.record.topic, d.record.partition, d.record.offset) === undefined) return;
         if (this.inFlight() <= this.lowWater) this.wake();
         if (d.txn) this.tryCommitTxn(m, d.txn);
-        else this.commitIfNoInterval();
+        else this.commitSoonAfter(true);
     }
 
-    /** With commit interval 0, commits as soon as the current burst of acks is over. */
-    private commitIfNoInterval(): void {
-        if (this.s.commitInterval === 0 && !this.commitSoon && !this.closing) {
+    /**
+     * Commits once the current burst is over: after acknowledgements ('flow') always, after
+     * records handed out ('immediate') only with commit interval 0.
+     */
+    private commitSoonAfter(acknowledged: boolean): void {
+        if ((acknowledged || this.s.commitInterval === 0) && !this.commitSoon && !this.closing) {
             this.commitSoon = setImmediate(() => { this.commitSoon = null; void this.commit(); });
         }
     }
@@ -395,8 +404,10 @@ export class DeliveryEngine {
 
     private commitMember(m: Member): Promise<void> {
         // 'eos': offsets are committed by the transactions, never by the consumer.
-        if (this.eos) return m.committing;
+        if (this.eos || m.commitQueued) return m.committing;
+        m.commitQueued = true;
         m.committing = m.committing.then(async () => {
+            m.commitQueued = false;
             const c = m.client;
             const offsets = m.tracker.pendingCommits();
             if (!c || !offsets.length) return;
@@ -565,7 +576,7 @@ export class DeliveryEngine {
             unresolved = record.offset;
         }
         if (unresolved !== null) control.resolveOffset(unresolved);
-        if (!this.flow) this.commitIfNoInterval();
+        if (!this.flow) this.commitSoonAfter(false);
     }
 
     // ---- exactly once: a transaction per input partition ----------------------------------

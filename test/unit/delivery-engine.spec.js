@@ -640,15 +640,45 @@ describe('DeliveryEngine', function () {
             assert.deepStrictEqual(h.lastCommit(0), { topic: TOPIC, partition: 0, offset: '2', metadata: null });
         });
 
-        it('with an interval, commits on the interval, not before', async function () {
-            const h = await started({ commitInterval: 30 }, [0]);
+        it('immediate, with an interval: commits on the interval, not before', async function () {
+            const h = await started({ policy: 'immediate', commitInterval: 30 }, [0]);
             await h.members[0].batch(records(0, 0, 1)).promise;
-            h.ack(0, 0);
-            h.ack(0, 1);
             await tick();
             assert.deepStrictEqual(h.commits(), [], 'not before the interval');
             await until('the interval commit', () => h.commits().length === 1, 200);
             assert.strictEqual(h.lastCommit(0).offset, '2');
+            await h.engine.close();
+        });
+
+        it('after flow, whatever the interval: acknowledged records are committed once the burst of acks is over', async function () {
+            const h = await started({ commitInterval: 60000 }, [0]);
+            await h.members[0].batch(records(0, 0, 3)).promise;
+            h.ack(0, 0);
+            h.ack(0, 1);
+            assert.deepStrictEqual(h.commits(), [], 'not within the burst');
+            await until('a commit after the acks', () => h.commits().length === 1, 200);
+            assert.strictEqual(h.lastCommit(0).offset, '2');
+            h.ack(0, 3);
+            await until('the next commit', () => h.commits().length === 2, 200);
+            assert.strictEqual(h.lastCommit(0).offset, '2', 'offset 2 is still out');
+            assert.deepStrictEqual(decodeDone(2n, h.lastCommit(0).metadata), [{ first: 3n, last: 3n }], 'what is done above it travels with it');
+            await h.engine.close();
+        });
+
+        it('after flow: one commit under way per member; acks meanwhile go in one following commit', async function () {
+            const h = await started({ commitInterval: 60000 }, [0]);
+            let release;
+            h.onCommit = () => (h.commits().length === 1 ? new Promise((r) => { release = r; }) : Promise.resolve());
+            await h.members[0].batch(records(0, 0, 9)).promise;
+            h.ack(0, 0);
+            await until('the first commit under way', () => h.commits().length === 1, 200);
+            for (const o of [1, 2, 3, 4, 5]) { h.ack(0, o); await tick(); }
+            assert.strictEqual(h.commits().length, 1, 'no second commit while the first is under way');
+            release();
+            await until('one following commit', () => h.commits().length === 2, 200);
+            await tick();
+            assert.strictEqual(h.commits().length, 2);
+            assert.strictEqual(h.lastCommit(0).offset, '6');
             await h.engine.close();
         });
     });

@@ -21,8 +21,13 @@ import { retryDelay } from './lib/connection-state';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
 import { messageIds } from './lib/msg-ids';
+import { RateMeter, shortCount } from './lib/live-figures';
+import { memberClientId } from './lib/member-id';
+import { readSeek, resolveSeek } from './lib/seek';
 
 const CLOSE_BUDGET_MS = 10000;
+/** How often the status's lag and rate are refreshed. */
+const FIGURES_EVERY_MS = 3000;
 
 interface ConsumerDef extends NodeDef, ConsumerFieldsRaw {
     config?: string;
@@ -79,6 +84,7 @@ export = function (RED: NodeAPI): void {
             },
             // The cluster answers again: failed members rejoin now, not after their backoff.
             onReconnected: () => engine?.retryNow(),
+            consumer: () => ({ group, topics: topicsNow.slice() }),
         });
         if (!client) {
             updateStatus();
@@ -93,8 +99,9 @@ export = function (RED: NodeAPI): void {
             consumerCount, maxInFlight, maxAttempts, afterMaxAttempts: fields.afterMaxAttempts, retryBackoff, ackTimeout,
             commitInterval: settings.commitInterval, heartbeatInterval: settings.heartbeatInterval,
         }, {
-            createMember: (topics, hooks) => client.createConsumer({
+            createMember: (topics, { member, ...hooks }) => client.createConsumer({
                 groupId: group, settings, topics, fromBeginning: settings.initialOffset === 'oldest', ...hooks,
+                clientId: memberClientId({ base: client.clientId, nodeId: node.id, index: member ?? 0, ...client.instance }),
             }),
             emit,
             deadLetter,
@@ -102,6 +109,13 @@ export = function (RED: NodeAPI): void {
             event: onEngineEvent,
         });
         engine = delivery;
+        const rate = new RateMeter();
+        let figures = '';
+        const figuresTimer = setInterval(() => {
+            const lag = delivery.lag();
+            figures = t('status.figures', { lag: lag === null ? '?' : shortCount(lag), rate: shortCount(rate.read()) });
+            updateStatus();
+        }, FIGURES_EVERY_MS);
 
         // ---- status -------------------------------------------------------------
         function updateStatus(): void {
@@ -125,6 +139,8 @@ export = function (RED: NodeAPI): void {
                     ? { fill: 'yellow', shape: 'dot', text: t('status.idle-members', { idle, count: view.members.length }) }
                     : { fill: 'green', shape: 'dot', text: t('status.consuming') };
             }
+            // consuming, paused or partly idle: the live figures go beside the state
+            if (figures && s.shape === 'dot' && view?.members.every((m) => m.assignment !== null)) s = { ...s, text: `${s.text} · ${figures}` };
             const key = `${s.fill}|${s.shape}|${s.text}`;
             if (key !== statusKey) {
                 statusKey = key;
@@ -134,6 +150,7 @@ export = function (RED: NodeAPI): void {
 
         // ---- records out --------------------------------------------------------
         function emit(record: ConsumerRecord): void {
+            rate.add();
             const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId());
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: record.topic, partition: record.partition, offset: record.offset, error: parseError }));
@@ -240,6 +257,10 @@ export = function (RED: NodeAPI): void {
 
         // ---- input: acknowledgements, failures, pause/resume ----------------------
         node.on('input', (msg: NodeMessage & { action?: unknown; attribute?: unknown; error?: unknown }, _send: unknown, done: (err?: Error) => void) => {
+            if (msg.action === 'seek') {
+                seek(msg as unknown as Record<string, unknown>).then(() => done(), (err: Error) => done(err));
+                return;
+            }
             if (msg.action === 'pause' || msg.action === 'resume') {
                 if (msg.action === 'pause') delivery.pause();
                 else delivery.resume();
@@ -254,7 +275,20 @@ export = function (RED: NodeAPI): void {
             done();
         });
 
+        /** Replay: moves the position of the partitions named (or of every partition of the topic) and commits it. */
+        async function seek(msg: Record<string, unknown>): Promise<void> {
+            const read = readSeek(msg, topicsNow);
+            if ('problem' in read) throw new Error(t(`errors.${read.problem.key}`, { topics: topicsNow.join(', ') }));
+            const targets = await resolveSeek(read.requests, (topic, at) => client!.listOffsets(topic, at));
+            const moved = delivery.seek(targets);
+            node.log(t('log.seek', {
+                moved: moved.map((m) => `${m.topic}/${m.partition}@${m.offset}`).join(', ') || '-',
+                others: targets.length - moved.length,
+            }));
+        }
+
         node.on('close', (removed: boolean, done: () => void) => {
+            clearInterval(figuresTimer);
             closing = true;
             if (pollTimer) clearTimeout(pollTimer);
             const shutdown = delivery.close().then(() => config.deregister(node, removed));

@@ -13,6 +13,7 @@ import type { MsgError } from './lib/errors';
 import type { Problem } from './lib/settings';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
+import { RateMeter } from './lib/live-figures';
 
 const CLOSE_BUDGET_MS = 8000;
 const STATUS_EVERY_MS = 1000;
@@ -75,7 +76,9 @@ export = function (RED: NodeAPI): void {
         let state: ConnectionState = config.state;
         let stateDetail = '';
         let lastError: string | null = null;
-        let lastWritten = publisher.written;
+        // This node's own figures: the write path is shared with the other publish nodes of the config node.
+        const rateMeter = new RateMeter();
+        let queued = 0;
         let shown = '';
         function render(rate = 0): void {
             let status: ShownStatus;
@@ -86,8 +89,8 @@ export = function (RED: NodeAPI): void {
             } else if (stateDetail) {
                 // connected, but some brokers are down (the config node names them)
                 status = config!.statusOf(state, stateDetail);
-            } else if (rate > 0 || publisher.queued > 0) {
-                status = { fill: 'green', shape: 'dot', text: t('status.rate', { rate, queued: publisher.queued }) };
+            } else if (rate > 0 || queued > 0) {
+                status = { fill: 'green', shape: 'dot', text: t('status.rate', { rate, queued }) };
             } else {
                 status = { fill: 'green', shape: 'dot', text: RED._('node-red:common.status.connected') };
             }
@@ -97,11 +100,7 @@ export = function (RED: NodeAPI): void {
                 node.status(status);
             }
         }
-        const ticker = setInterval(() => {
-            const rate = Math.round((publisher.written - lastWritten) * 1000 / STATUS_EVERY_MS);
-            lastWritten = publisher.written;
-            render(rate);
-        }, STATUS_EVERY_MS);
+        const ticker = setInterval(() => render(rateMeter.read()), STATUS_EVERY_MS);
 
         config.register(node, {
             onState: (s, detail) => { state = s; stateDetail = detail; render(); },
@@ -120,8 +119,11 @@ export = function (RED: NodeAPI): void {
                 fail(msg, send, done, new ParamError(describe(read.problem)));
                 return;
             }
+            queued++;
             publisher.publish(read.record, (err, written) => {
+                queued--;
                 if (!err) {
+                    rateMeter.add();
                     msg.attribute = written;
                     if (lastError) { lastError = null; render(); }
                     send(msg);

@@ -114,6 +114,7 @@ export class KafkajsConsumer implements ConsumerClient {
                 value: m.value ?? null,
                 headers,
                 timestamp: m.timestamp,
+                highWaterOffset: batch.highWatermark,
             };
         });
         if (!records.length) return;
@@ -141,6 +142,10 @@ export class KafkajsConsumer implements ConsumerClient {
 
     resume(): void {
         this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
+    }
+
+    seek(topic: string, partition: number, offset: string): void {
+        this.consumer.seek({ topic, partition, offset });
     }
 
     async stop(): Promise<void> {

@@ -59,6 +59,10 @@ function demoFlow(brokers) {
         { id: 'demo-consumer', type: 'kafka-consumer', z: tab, name: '', config: 'demo-cfg', group: 'node-red-demo', topics: DEMO_TOPIC, consumerCount: 1, format: 'string', x: 160, y: 200, wires: [['demo-received']] },
         { id: 'demo-received', type: 'debug', z: tab, name: 'received', active: true, tosidebar: true, console: false, tostatus: true, complete: 'true', targetType: 'full', statusVal: 'payload', statusType: 'auto', x: 400, y: 200, wires: [] },
         { id: 'demo-complete', type: 'complete', z: tab, name: 'shown', scope: ['demo-received'], uncaught: false, x: 150, y: 260, wires: [['demo-consumer']] },
+        // Control messages: pause, resume, and replay the last minute (a seek by time).
+        { id: 'demo-pause', type: 'inject', z: tab, name: 'pause', props: [{ p: 'action', v: 'pause', vt: 'str' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', x: 130, y: 320, wires: [['demo-consumer']] },
+        { id: 'demo-resume', type: 'inject', z: tab, name: 'resume', props: [{ p: 'action', v: 'resume', vt: 'str' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', x: 130, y: 360, wires: [['demo-consumer']] },
+        { id: 'demo-replay', type: 'inject', z: tab, name: 'replay the last minute', props: [{ p: 'action', v: 'seek', vt: 'str' }, { p: 'timestamp', v: '$millis() - 60000', vt: 'jsonata' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', x: 170, y: 400, wires: [['demo-consumer']] },
     ];
 }
 
@@ -159,6 +163,7 @@ async function start(options = {}) {
             functionGlobalContext: {},
         };
         if (lang) settings.lang = lang;
+        if (options.adminAuth) settings.adminAuth = options.adminAuth;
         RED.init(server, settings);
         app.use(settings.httpAdminRoot, RED.httpAdmin);
         app.use(settings.httpNodeRoot, RED.httpNode);

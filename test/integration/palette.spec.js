@@ -61,6 +61,8 @@ describe('palette install (npm pack + npm install into a user dir)', function ()
             files.should.containEql(f);
         }
         files.filter((f) => f.startsWith('examples/')).length.should.equal(4);
+        // the icon once, beside the node .js files where Node-RED looks for it
+        files.filter((f) => f.endsWith('kafka.svg')).should.deepEqual(['nodes/icons/kafka.svg']);
         files.filter((f) => /^(src|test|scripts|\.kafka|bench)\//.test(f)).should.deepEqual([]);
     });
 

@@ -75,6 +75,9 @@ export = function (RED: NodeAPI): void {
         const nextMsgId = messageIds();
         const failing = new Set<number>();
         let engine: DeliveryEngine | null = null;
+        const rate = new RateMeter();
+        /** lag and rate, refreshed every FIGURES_EVERY_MS */
+        let figures = '';
 
         config.register(node, {
             onState: (state, detail) => {
@@ -109,8 +112,6 @@ export = function (RED: NodeAPI): void {
             event: onEngineEvent,
         });
         engine = delivery;
-        const rate = new RateMeter();
-        let figures = '';
         const figuresTimer = setInterval(() => {
             const lag = delivery.lag();
             figures = t('status.figures', { lag: lag === null ? '?' : shortCount(lag), rate: shortCount(rate.read()) });

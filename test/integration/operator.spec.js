@@ -138,7 +138,7 @@ describe('the Kafka sidebar endpoint with adminAuth', function () {
         await withProducer((p) => p.send({ topic, messages: Array.from({ length: 7 }, (_, i) => ({ value: `r${i}`, partition: i % 2 })) }));
         userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-sidebar-user-'));
         const flow = [
-            ...nodes.map((n) => ({ ...n, initialOffset: 'oldest', commitInterval: 200 })),
+            ...nodes.map((n) => ({ ...n, initialOffset: 'oldest', commitInterval: 200, ackMode: 'immediate' })),
             { id: 'tab', type: 'tab', label: 'side' },
             { id: 'side-c', type: 'kafka-consumer', z: 'tab', config: 'side-cfg', group, topics: topic, format: 'string', wires: [[], []] },
         ];

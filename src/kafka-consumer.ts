@@ -113,6 +113,10 @@ export = function (RED: NodeAPI): void {
         });
         engine = delivery;
         const figuresTimer = setInterval(() => {
+            // the ends as the cluster has them now (one ListOffsets per topic): no fetch runs while paused
+            if (cfgState === 'connected') {
+                for (const topic of topicsNow) client.listOffsets(topic, 'latest').then((ends) => delivery.noteEnds(topic, ends), () => undefined);
+            }
             const lag = delivery.lag();
             figures = t('status.figures', { lag: lag === null ? '?' : shortCount(lag), rate: shortCount(rate.read()) });
             updateStatus();

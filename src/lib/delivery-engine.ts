@@ -226,6 +226,11 @@ export class DeliveryEngine {
         return total;
     }
 
+    /** End offsets read outside a fetch (the status refresh): lag keeps growing while paused. */
+    noteEnds(topic: string, ends: { partition: number; offset: string }[]): void {
+        for (const e of ends) this.ends.raise(topic, e.partition, e.offset);
+    }
+
     view(): EngineView {
         return {
             members: this.members.map((m) => ({ assignment: m.assignment, failing: m.failing })),

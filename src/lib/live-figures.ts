@@ -37,6 +37,16 @@ export class EndOffsets {
         this.ends.set(`${partition}:${topic}`, { end: BigInt(highWaterOffset), first: BigInt(firstOffset) });
     }
 
+    /**
+     * From a ListOffsets of the end (no fetch, e.g. while paused): moves a known
+     * end forward. A partition not fetched from yet stays unknown: where this
+     * consumer stands in it is not known either.
+     */
+    raise(topic: string, partition: number, end: string): void {
+        const e = this.ends.get(`${partition}:${topic}`);
+        if (e && BigInt(end) > e.end) e.end = BigInt(end);
+    }
+
     get(topic: string, partition: number): { end: bigint; first: bigint } | undefined {
         return this.ends.get(`${partition}:${topic}`);
     }

@@ -180,3 +180,15 @@ describe('offset tracker: reset (a seek)', function () {
         assert.strictEqual(t.deliver('t', 0, '100', 'y'), 'new');
     });
 });
+
+describe('live figures: ends read without a fetch', function () {
+    it('raise moves a known end forward only, and leaves unknown partitions unknown', function () {
+        const ends = new EndOffsets();
+        ends.note('t', 0, '0', '10');
+        ends.raise('t', 0, '25');
+        ends.raise('t', 0, '20');
+        ends.raise('t', 1, '99');
+        assert.strictEqual(ends.get('t', 0).end, 25n);
+        assert.strictEqual(ends.get('t', 1), undefined);
+    });
+});

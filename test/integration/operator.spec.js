@@ -110,6 +110,46 @@ describe('operator: replay, figures and the sidebar endpoint', function () {
     });
 });
 
+describe('what a Catch node receives', function () {
+    this.timeout(60000);
+    afterEach(async function () {
+        await helper.unload();
+    });
+
+    it("publish: Node-RED's {message, source} in msg.error, the node's {Code, Description} in msg._error", async function () {
+        const { nodes, credentials } = configFor('plaintext', 'cfg');
+        const flow = [
+            ...nodes,
+            { id: 'p1', type: 'kafka-publish', config: 'cfg', topic: '', wires: [[]] },
+            { id: 'catch1', type: 'catch', scope: ['p1'], uncaught: false, wires: [['h1']] },
+            { id: 'h1', type: 'helper' },
+        ];
+        await helper.load([...nodeModules('kafka-config', 'kafka-publish', 'catch')], flow, credentials);
+        const caught = new Promise((resolve) => helper.getNode('h1').on('input', resolve));
+        helper.getNode('p1').receive({ payload: 'no topic anywhere' });
+        const msg = await caught;
+        assert.strictEqual(msg.error.source.id, 'p1');
+        assert.strictEqual(typeof msg.error.message, 'string');
+        assert.strictEqual(msg._error.Code, 'CORE:PARAM');
+        assert.ok(msg.error.message.endsWith(msg._error.Description), msg.error.message); // Node-RED may put the error's name first
+    });
+
+    it('consumer: a runtime error reaches Catch with {Code: CORE:RUNTIME, Description} in msg._error', async function () {
+        const { nodes, credentials } = configFor('plaintext', 'cfg', { brokers: '127.0.0.1:1', retryBackoff: 200 });
+        const flow = [
+            ...nodes,
+            { id: 'c1', type: 'kafka-consumer', config: 'cfg', group: unique('g'), topics: 'anything', wires: [[], []] },
+            { id: 'catch1', type: 'catch', scope: ['c1'], uncaught: false, wires: [['h1']] },
+            { id: 'h1', type: 'helper' },
+        ];
+        await helper.load([...nodeModules('kafka-config', 'kafka-consumer', 'catch')], flow, credentials);
+        const msg = await new Promise((resolve) => helper.getNode('h1').on('input', resolve));
+        assert.strictEqual(msg.error.source.id, 'c1');
+        assert.strictEqual(msg._error.Code, 'CORE:RUNTIME');
+        assert.ok(msg._error.Description.length > 10);
+    });
+});
+
 function request(url, { method = 'GET', headers = {}, body = null } = {}) {
     return new Promise((resolve, reject) => {
         const req = http.request(url, { method, headers }, (res) => {

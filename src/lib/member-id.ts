@@ -14,7 +14,7 @@ export interface MemberIdentity {
 
 /** `<base>|<node id>#<index>|<host>:<pid>`; characters Kafka's quota names dislike are left out. */
 export function memberClientId(m: MemberIdentity): string {
-    const clean = (s: string) => s.replace(/[^A-Za-z0-9._\-]/g, '_');
+    const clean = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
     return `${clean(m.base)}|${clean(m.nodeId)}#${m.index}|${clean(m.host)}:${m.pid}`;
 }
 

@@ -1,5 +1,5 @@
 'use strict';
-/* global RED */ // used only inside page.evaluate(), in the browser
+/* global RED, document */ // used only inside page.evaluate() / waitForFunction(), in the browser
 /*
  * What an operator sees in the editor, in a real headless Chromium: the `npm start`
  * demo flow loads with every node valid (its consumer has none of the newer optional

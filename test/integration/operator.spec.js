@@ -10,6 +10,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const http = require('http');
+const { consumerGroupsDescribe } = require('../../scripts/kafka/tools');
 const { helper, env, nodeModules, unique, withProducer, withAdmin, sleep, lastStatus, createTopic, configFor, waitFor, committed } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete');
@@ -231,6 +232,12 @@ describe('the Kafka sidebar endpoint with adminAuth', function () {
             assert.strictEqual(row.owner.node.id, 'side-c');
             assert.ok(description.members.some((m) => m.clientId === row.owner.clientId), 'the owner is a member of the group');
         }
+        // and as Kafka's own kafka-consumer-groups --describe says
+        const cli = await consumerGroupsDescribe(env.info().plaintext, group, env.info().external ? undefined : env.info().version);
+        assert.deepStrictEqual(
+            cli.map((r) => [r.topic, r.partition, r.current, r.end, r.lag, r.clientId]).sort(),
+            g.partitions.map((r) => [r.topic, r.partition, r.committed, r.end, r.lag, r.owner.clientId]).sort(),
+        );
         assert.ok(view.clusterId && view.brokerList.length >= 1 && view.controller !== null);
         assert.ok(view.topics.some((x) => x.name === topic && x.partitions.length === 2));
         const secrets = [credentials['side-cfg'].password, credentials['side-cfg'].username, 's3cret-admin'];

@@ -97,6 +97,14 @@ describe('the operator in Chromium: demo validity and the Kafka sidebar', functi
 
     it('shows the demo group in the Kafka sidebar, its lag rising while paused and falling to 0 as the flow catches up', async function () {
         await page.evaluate(() => RED.sidebar.show('kafka-connector'));
+        // widen the sidebar as a user would, by dragging its edge
+        const edge = await page.locator('#red-ui-sidebar-separator').boundingBox();
+        if (edge) {
+            await page.mouse.move(edge.x + edge.width / 2, edge.y + edge.height / 2);
+            await page.mouse.down();
+            await page.mouse.move(edge.x - 260, edge.y + edge.height / 2, { steps: 10 });
+            await page.mouse.up();
+        }
         const group = '.kafka-sidebar-group[data-group="node-red-demo"]';
         await page.waitForSelector(`${group} .kafka-sidebar-lag`, { timeout: 60000 });
         const lag = async () => Number((await page.textContent(`${group} .kafka-sidebar-lag`)).trim());

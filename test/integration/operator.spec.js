@@ -11,7 +11,7 @@ const os = require('os');
 const path = require('path');
 const http = require('http');
 const { consumerGroupsDescribe } = require('../../scripts/kafka/tools');
-const { helper, env, nodeModules, unique, withProducer, withAdmin, sleep, lastStatus, createTopic, configFor, waitFor, committed } = require('./support');
+const { helper, env, nodeModules, unique, withProducer, withAdmin, sleep, lastStatus, statusHistory, createTopic, configFor, waitFor, committed } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'function', 'complete');
 
@@ -108,6 +108,36 @@ describe('operator: replay, figures and the sidebar endpoint', function () {
         await waitFor(() => errors.length === 2, 'two errors', 5000);
         assert.match(errors[0], /not subscribed/);
         assert.match(errors[1], /needs msg.partition/);
+    });
+});
+
+describe("kafka-publish's own figures", function () {
+    this.timeout(60000);
+    afterEach(async function () {
+        await helper.unload();
+    });
+
+    it("a node shows its own rate, not its sibling's on the shared connection", async function () {
+        const topic = await createTopic(unique('op-pub-rate'), 1);
+        const { nodes, credentials } = configFor('plaintext', 'cfg');
+        const flow = [
+            ...nodes,
+            { id: 'busy', type: 'kafka-publish', config: 'cfg', topic, wires: [[]] },
+            { id: 'quiet', type: 'kafka-publish', config: 'cfg', topic, wires: [[]] },
+        ];
+        await helper.load(nodeModules('kafka-config', 'kafka-publish'), flow, credentials);
+        const busy = helper.getNode('busy');
+        const quiet = helper.getNode('quiet');
+        await waitFor(() => /connected/.test((lastStatus(quiet) || {}).text || ''), 'connected', 30000);
+        quiet.receive({ payload: 'one' });
+        const end = Date.now() + 4000;
+        while (Date.now() < end) {
+            for (let i = 0; i < 20; i++) busy.receive({ payload: `b${i}` });
+            await sleep(100);
+        }
+        const rates = (node) => statusHistory(node).map((st) => /^(\d+) rec\/s/.exec(st.text || '')).filter(Boolean).map((m) => Number(m[1]));
+        assert.ok(Math.max(...rates(busy)) >= 50, `busy: ${rates(busy)}`);
+        assert.ok(rates(quiet).every((r) => r <= 1), `quiet: ${rates(quiet)}`);
     });
 });
 

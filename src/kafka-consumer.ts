@@ -20,6 +20,8 @@ import { describeError } from './lib/errors';
 import { retryDelay } from './lib/connection-state';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
+import { offerTransactions } from './lib/transactions';
+import type { ProducerTransaction } from './lib/producer-client';
 import { messageIds } from './lib/msg-ids';
 import { RateMeter, shortCount } from './lib/live-figures';
 import { memberClientId } from './lib/member-id';
@@ -28,6 +30,16 @@ import { readSeek, resolveSeek } from './lib/seek';
 const CLOSE_BUDGET_MS = 10000;
 /** How often the status's lag and rate are refreshed. */
 const FIGURES_EVERY_MS = 3000;
+/**
+ * Exactly-once mode: one transactional producer per input partition, its id made
+ * of the group, the topic and the partition. kafkajs has no group-aware fencing
+ * (KIP-447), so fencing comes from the id: the partition's next owner (another
+ * member or another Node-RED instance) connects a producer with the same id,
+ * which bumps the id's epoch at the coordinator and fences the previous owner.
+ * A stalled instance (a long GC pause, SIGSTOP) that wakes with a transaction
+ * open can then neither write nor commit it, nor commit its offsets.
+ */
+const TXN_ID_PREFIX = 'nr-kafka-eos';
 
 interface ConsumerDef extends NodeDef, ConsumerFieldsRaw {
     config?: string;
@@ -56,7 +68,8 @@ export = function (RED: NodeAPI): void {
             return;
         }
         const settings = config.settings.consumer;
-        const flowAck = settings.ackMode === 'flow';
+        const flowAck = settings.ackMode !== 'immediate';
+        const eos = settings.ackMode === 'eos';
         const retryBackoff = Math.max(100, settings.retryBackoff);
         const client = config.client;
 
@@ -98,9 +111,10 @@ export = function (RED: NodeAPI): void {
         }
 
         const delivery = new DeliveryEngine({
-            policy: flowAck ? 'flow' : 'immediate',
+            policy: eos ? 'eos' : flowAck ? 'flow' : 'immediate',
             consumerCount, maxInFlight, maxAttempts, afterMaxAttempts: fields.afterMaxAttempts, retryBackoff, ackTimeout,
             commitInterval: settings.commitInterval, heartbeatInterval: settings.heartbeatInterval,
+            groupId: group, txnMaxRecords: settings.txnMaxRecords, txnMaxMs: settings.txnMaxMs,
         }, {
             createMember: (topics, { member, ...hooks }) => client.createConsumer({
                 groupId: group, settings, topics, fromBeginning: settings.initialOffset === 'oldest', ...hooks,
@@ -108,6 +122,7 @@ export = function (RED: NodeAPI): void {
             }),
             emit,
             deadLetter,
+            transactionalProducer: (topic, partition) => client.createTransactionalProducer(`${TXN_ID_PREFIX}-${group}-${topic}-${partition}`),
             ackTimeoutText: (ms) => t('errors.ack-timeout', { ms }),
             event: onEngineEvent,
         });
@@ -121,6 +136,7 @@ export = function (RED: NodeAPI): void {
             figures = t('status.figures', { lag: lag === null ? '?' : shortCount(lag), rate: shortCount(rate.read()) });
             updateStatus();
         }, FIGURES_EVERY_MS);
+        const withdraw = eos ? offerTransactions(node.id, delivery) : null;
 
         // ---- status -------------------------------------------------------------
         function updateStatus(): void {
@@ -154,24 +170,27 @@ export = function (RED: NodeAPI): void {
         }
 
         // ---- records out --------------------------------------------------------
-        function emit(record: ConsumerRecord): void {
+        function emit(record: ConsumerRecord, seq: number): void {
             rate.add();
-            const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId());
+            const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId(), eos ? seq : undefined);
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: record.topic, partition: record.partition, offset: record.offset, error: parseError }));
             }
             node.send([msg as unknown as NodeMessage, null]);
         }
 
-        async function deadLetter(r: ConsumerRecord, error: string, attempts: number): Promise<void> {
-            const producer = await config!.producer();
+        async function deadLetter(r: ConsumerRecord, error: string, attempts: number, txn?: ProducerTransaction): Promise<void> {
             const partitions = await client!.partitionsFor(deadLetterTopic);
             if (!partitions || !partitions.length) throw new Error(t('errors.dlq-missing', { dlq: deadLetterTopic }));
             const headers = deadLetterHeaders(r.headers, r, error, attempts);
-            await producer.send([{
+            const batch = [{
                 topic: deadLetterTopic,
                 records: [{ partition: partitions[r.partition % partitions.length], key: r.key, value: r.value, headers }],
-            }], { acks: -1, timeout: config!.settings.producer.requestTimeout, compression: 'none' });
+            }];
+            const options = { acks: -1, timeout: config!.settings.producer.requestTimeout, compression: 'none' as const };
+            // Exactly once: inside the record's transaction, so it is written once or not at all.
+            if (txn) await txn.send(batch, options);
+            else await (await config!.producer()).send(batch, options);
         }
 
         function onEngineEvent(e: EngineEvent): void {
@@ -191,6 +210,9 @@ export = function (RED: NodeAPI): void {
                     break;
                 case 'commit-failed':
                     node.debug(t('debug.commit-failed', { error: describeError(e.error, config!.advice) }));
+                    break;
+                case 'transaction-aborted':
+                    node.debug(t('debug.aborted', { topic: e.topic, partition: e.partition, offset: e.first, error: describeError(e.error, config!.advice) }));
                     break;
                 case 'stop-failed':
                     node.debug(describeError(e.error, config!.advice));
@@ -284,6 +306,7 @@ export = function (RED: NodeAPI): void {
         async function seek(msg: Record<string, unknown>): Promise<void> {
             const read = readSeek(msg, topicsNow);
             if ('problem' in read) throw new Error(t(`errors.${read.problem.key}`, { topics: topicsNow.join(', ') }));
+            if (eos) throw new Error(t('errors.seek-eos'));
             const targets = await resolveSeek(read.requests, (topic, at) => client!.listOffsets(topic, at));
             const moved = delivery.seek(targets);
             node.log(t('log.seek', {
@@ -296,6 +319,7 @@ export = function (RED: NodeAPI): void {
             clearInterval(figuresTimer);
             closing = true;
             if (pollTimer) clearTimeout(pollTimer);
+            if (withdraw) withdraw();
             const shutdown = delivery.close().then(() => config.deregister(node, removed));
             within(shutdown, CLOSE_BUDGET_MS).then(() => done(), () => done());
         });

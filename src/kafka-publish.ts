@@ -14,6 +14,7 @@ import type { Problem } from './lib/settings';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
 import { RateMeter } from './lib/live-figures';
+import { transactionFor } from './lib/transactions';
 
 const CLOSE_BUDGET_MS = 8000;
 const STATUS_EVERY_MS = 1000;
@@ -119,12 +120,18 @@ export = function (RED: NodeAPI): void {
                 fail(msg, send, done, new ParamError(describe(read.problem)));
                 return;
             }
+            // A record consumed in exactly-once mode: its outputs go into its transaction.
+            const inTxn = transactionFor(msg as { _kafka?: unknown });
+            if (inTxn === 'aborted') {
+                fail(msg, send, done, new Error(t('errors.txn-aborted')));
+                return;
+            }
             queued++;
-            publisher.publish(read.record, (err, written) => {
+            const written = (err: unknown, where?: { topic: string; partition: number; offset: number }): void => {
                 queued--;
                 if (!err) {
                     rateMeter.add();
-                    msg.attribute = written;
+                    msg.attribute = where;
                     if (lastError) { lastError = null; render(); }
                     send(msg);
                     done();
@@ -136,7 +143,9 @@ export = function (RED: NodeAPI): void {
                     render();
                 }
                 fail(msg, send, done, e);
-            });
+            };
+            if (inTxn) publisher.publishIn(inTxn.txn, read.record, written);
+            else publisher.publish(read.record, written);
         });
 
         node.on('close', (removed: boolean, done: () => void) => {

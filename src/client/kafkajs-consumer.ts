@@ -136,16 +136,16 @@ export class KafkajsConsumer implements ConsumerClient {
         return this.readCommitted(partitions);
     }
 
+    seek(topic: string, partition: number, offset: string): void {
+        this.consumer.seek({ topic, partition, offset });
+    }
+
     pause(): void {
         this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
     }
 
     resume(): void {
         this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
-    }
-
-    seek(topic: string, partition: number, offset: string): void {
-        this.consumer.seek({ topic, partition, offset });
     }
 
     async stop(): Promise<void> {

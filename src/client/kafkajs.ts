@@ -1,11 +1,13 @@
 // The kafkajs implementation of the client seam.
 import { hostname } from 'os';
 import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes, Partitioners } from 'kafkajs';
-import type { Admin, Producer, Message, logCreator, KafkaConfig } from 'kafkajs';
+import type { Admin, Producer, Message, RecordMetadata, Transaction, logCreator, KafkaConfig } from 'kafkajs';
 import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
 import type { ConsumerClient, ConsumerOptions, CommittedOffset, PartitionAssignment } from '../lib/consumer-client';
-import type { ProducerClient, SendOptions, TopicRecords, PartitionWriteResult } from '../lib/producer-client';
+import type {
+    ProducerClient, SendOptions, TopicRecords, PartitionWriteResult, TransactionalProducer, ProducerTransaction,
+} from '../lib/producer-client';
 import { SocketWatch } from './connection-watch';
 import { mendCoordinatorFailover } from './kafkajs-coordinator';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
@@ -55,17 +57,62 @@ class KafkajsProducer implements ProducerClient {
             // timestamp): handed over without another per-record copy.
             topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records as Message[] })),
         });
-        return result.map((r) => ({
-            topic: r.topicName,
-            partition: r.partition,
-            baseOffset: options.acks === 0 || r.baseOffset === undefined ? '-1' : String(r.baseOffset),
-        }));
+        return writeResults(result, options.acks);
     }
 
     onProduceRequest(listener: () => void): () => void {
         return this.producer.on(this.producer.events.REQUEST, (e: { payload: { apiName: string } }) => {
             if (e.payload.apiName === 'Produce') listener();
         });
+    }
+}
+
+function writeResults(result: RecordMetadata[], acks: number): PartitionWriteResult[] {
+    return result.map((r) => ({
+        topic: r.topicName,
+        partition: r.partition,
+        baseOffset: acks === 0 || r.baseOffset === undefined ? '-1' : String(r.baseOffset),
+    }));
+}
+
+class KafkajsTransactionalProducer implements TransactionalProducer {
+    private readonly producer: Producer;
+
+    constructor(kafka: Kafka, init: ClientInit, transactionalId: string) {
+        this.producer = kafka.producer({
+            ...producerConfig({ ...init.settings.producer, idempotent: true, requiredAcks: 'all' }),
+            transactionalId,
+            idempotent: true,
+            maxInFlightRequests: 1,
+            createPartitioner: Partitioners.DefaultPartitioner,
+        });
+    }
+
+    connect(): Promise<void> {
+        return this.producer.connect();
+    }
+
+    disconnect(): Promise<void> {
+        return this.producer.disconnect();
+    }
+
+    async begin(): Promise<ProducerTransaction> {
+        const txn: Transaction = await this.producer.transaction();
+        return {
+            send: async (batches, options) => writeResults(await txn.sendBatch({
+                acks: -1,
+                timeout: options.timeout,
+                compression: compressionCode(options.compression) as CompressionTypes,
+                topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records as Message[] })),
+            }), -1),
+            sendOffsets: (groupId, offsets) => {
+                const topics = new Map<string, { partition: number; offset: string }[]>();
+                for (const o of offsets) topics.set(o.topic, [...(topics.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
+                return txn.sendOffsets({ consumerGroupId: groupId, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) });
+            },
+            commit: () => txn.commit(),
+            abort: () => txn.abort(),
+        };
     }
 }
 
@@ -264,5 +311,9 @@ export class KafkajsClient implements KafkaClient {
 
     createProducer(): ProducerClient {
         return new KafkajsProducer(this.kafka, this.init);
+    }
+
+    createTransactionalProducer(transactionalId: string): TransactionalProducer {
+        return new KafkajsTransactionalProducer(this.kafka, this.init, transactionalId);
     }
 }

@@ -7,7 +7,7 @@ import type { ConnectionOptions } from 'tls';
 import type { KafkaSettings } from '../lib/settings';
 import type { NodeLogLevel } from '../lib/kafkajs-options';
 import type { ConsumerClient, ConsumerOptions } from '../lib/consumer-client';
-import type { ProducerClient } from '../lib/producer-client';
+import type { ProducerClient, TransactionalProducer } from '../lib/producer-client';
 import type { ClusterOverview } from '../lib/cluster-overview';
 
 export type { ClusterOverview };
@@ -64,6 +64,8 @@ export interface KafkaClient extends ConnectionWatch {
     partitionsFor(topic: string, options?: { autoCreate?: boolean }): Promise<number[] | null>;
     listTopics(): Promise<string[]>;
     createProducer(): ProducerClient;
+    /** A producer of Kafka transactions with this transactional id (idempotent, acks all). */
+    createTransactionalProducer(transactionalId: string): TransactionalProducer;
     /** A consumer-group member (see lib/consumer-client.ts). */
     createConsumer(options: ConsumerOptions): ConsumerClient;
     /** The client id the cluster sees (consumers add their node and instance to it). */

@@ -253,6 +253,21 @@ export class OffsetTracker<T = unknown> {
         return dropped;
     }
 
+    /**
+     * Forgets one partition (its transaction was aborted): its records are
+     * delivered again from wherever the client fetches next. Returns the dropped
+     * in-flight data.
+     */
+    forget(topic: string, partition: number): T[] {
+        const key = tpKey(topic, partition);
+        const p = this.parts.get(key);
+        if (!p) return [];
+        this.last = null;
+        this.parts.delete(key);
+        this.count -= p.state.inFlight.size;
+        return [...p.state.inFlight.values()];
+    }
+
     /** All in-flight data (for clean-up). */
     all(): T[] {
         const out: T[] = [];

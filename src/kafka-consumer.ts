@@ -23,8 +23,13 @@ import { within } from './lib/within';
 import { offerTransactions } from './lib/transactions';
 import type { ProducerTransaction } from './lib/producer-client';
 import { messageIds } from './lib/msg-ids';
+import { RateMeter, shortCount } from './lib/live-figures';
+import { memberClientId } from './lib/member-id';
+import { readSeek, resolveSeek } from './lib/seek';
 
 const CLOSE_BUDGET_MS = 10000;
+/** How often the status's lag and rate are refreshed. */
+const FIGURES_EVERY_MS = 3000;
 /**
  * Exactly-once mode: one transactional producer per input partition, its id made
  * of the group, the topic and the partition. kafkajs has no group-aware fencing
@@ -83,6 +88,9 @@ export = function (RED: NodeAPI): void {
         const nextMsgId = messageIds();
         const failing = new Set<number>();
         let engine: DeliveryEngine | null = null;
+        const rate = new RateMeter();
+        /** lag and rate, refreshed every FIGURES_EVERY_MS */
+        let figures = '';
 
         config.register(node, {
             onState: (state, detail) => {
@@ -92,6 +100,7 @@ export = function (RED: NodeAPI): void {
             },
             // The cluster answers again: failed members rejoin now, not after their backoff.
             onReconnected: () => engine?.retryNow(),
+            consumer: () => ({ group, topics: topicsNow.slice() }),
         });
         if (!client) {
             updateStatus();
@@ -107,8 +116,9 @@ export = function (RED: NodeAPI): void {
             commitInterval: settings.commitInterval, heartbeatInterval: settings.heartbeatInterval,
             groupId: group, txnMaxRecords: settings.txnMaxRecords, txnMaxMs: settings.txnMaxMs,
         }, {
-            createMember: (topics, hooks) => client.createConsumer({
+            createMember: (topics, { member, ...hooks }) => client.createConsumer({
                 groupId: group, settings, topics, fromBeginning: settings.initialOffset === 'oldest', ...hooks,
+                clientId: memberClientId({ base: client.clientId, nodeId: node.id, index: member ?? 0, ...client.instance }),
             }),
             emit,
             deadLetter,
@@ -117,6 +127,15 @@ export = function (RED: NodeAPI): void {
             event: onEngineEvent,
         });
         engine = delivery;
+        const figuresTimer = setInterval(() => {
+            // the ends as the cluster has them now (one ListOffsets per topic): no fetch runs while paused
+            if (cfgState === 'connected') {
+                for (const topic of topicsNow) client.listOffsets(topic, 'latest').then((ends) => delivery.noteEnds(topic, ends), () => undefined);
+            }
+            const lag = delivery.lag();
+            figures = t('status.figures', { lag: lag === null ? '?' : shortCount(lag), rate: shortCount(rate.read()) });
+            updateStatus();
+        }, FIGURES_EVERY_MS);
         const withdraw = eos ? offerTransactions(node.id, delivery) : null;
 
         // ---- status -------------------------------------------------------------
@@ -141,6 +160,8 @@ export = function (RED: NodeAPI): void {
                     ? { fill: 'yellow', shape: 'dot', text: t('status.idle-members', { idle, count: view.members.length }) }
                     : { fill: 'green', shape: 'dot', text: t('status.consuming') };
             }
+            // consuming, paused or partly idle: the live figures go beside the state
+            if (figures && s.shape === 'dot' && view?.members.every((m) => m.assignment !== null)) s = { ...s, text: `${s.text} · ${figures}` };
             const key = `${s.fill}|${s.shape}|${s.text}`;
             if (key !== statusKey) {
                 statusKey = key;
@@ -150,6 +171,7 @@ export = function (RED: NodeAPI): void {
 
         // ---- records out --------------------------------------------------------
         function emit(record: ConsumerRecord, seq: number): void {
+            rate.add();
             const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId(), eos ? seq : undefined);
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: record.topic, partition: record.partition, offset: record.offset, error: parseError }));
@@ -262,6 +284,10 @@ export = function (RED: NodeAPI): void {
 
         // ---- input: acknowledgements, failures, pause/resume ----------------------
         node.on('input', (msg: NodeMessage & { action?: unknown; attribute?: unknown; error?: unknown }, _send: unknown, done: (err?: Error) => void) => {
+            if (msg.action === 'seek') {
+                seek(msg as unknown as Record<string, unknown>).then(() => done(), (err: Error) => done(err));
+                return;
+            }
             if (msg.action === 'pause' || msg.action === 'resume') {
                 if (msg.action === 'pause') delivery.pause();
                 else delivery.resume();
@@ -276,7 +302,21 @@ export = function (RED: NodeAPI): void {
             done();
         });
 
+        /** Replay: moves the position of the partitions named (or of every partition of the topic) and commits it. */
+        async function seek(msg: Record<string, unknown>): Promise<void> {
+            const read = readSeek(msg, topicsNow);
+            if ('problem' in read) throw new Error(t(`errors.${read.problem.key}`, { topics: topicsNow.join(', ') }));
+            if (eos) throw new Error(t('errors.seek-eos'));
+            const targets = await resolveSeek(read.requests, (topic, at) => client!.listOffsets(topic, at));
+            const moved = delivery.seek(targets);
+            node.log(t('log.seek', {
+                moved: moved.map((m) => `${m.topic}/${m.partition}@${m.offset}`).join(', ') || '-',
+                others: targets.length - moved.length,
+            }));
+        }
+
         node.on('close', (removed: boolean, done: () => void) => {
+            clearInterval(figuresTimer);
             closing = true;
             if (pollTimer) clearTimeout(pollTimer);
             if (withdraw) withdraw();

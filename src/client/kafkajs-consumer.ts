@@ -114,6 +114,7 @@ export class KafkajsConsumer implements ConsumerClient {
                 value: m.value ?? null,
                 headers,
                 timestamp: m.timestamp,
+                highWaterOffset: batch.highWatermark,
             };
         });
         if (!records.length) return;

@@ -14,6 +14,8 @@ export interface RecordIn {
     headers: Record<string, string | string[]>;
     /** ms since the epoch, decimal string */
     timestamp: string;
+    /** the partition's end offset (high watermark) when the record was fetched, decimal string */
+    highWaterOffset?: string;
 }
 
 export interface ConsumerMessage {
@@ -24,6 +26,8 @@ export interface ConsumerMessage {
     key: Buffer | string | null;
     headers: Record<string, string | string[]>;
     timestamp: number;
+    /** Figures of the fetch: the partition's end offset then (lag of this record = highWaterOffset - offset - 1). */
+    kafka?: { highWaterOffset: number };
     /**
      * The receipt: which consumer node emitted which record. Nodes downstream may
      * rewrite msg.attribute (kafka-publish puts the written record's coordinates
@@ -75,6 +79,7 @@ export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: st
             ? { consumer, topic: r.topic, partition: r.partition, offset: Number(r.offset) }
             : { consumer, topic: r.topic, partition: r.partition, offset: Number(r.offset), seq },
     };
+    if (r.highWaterOffset !== undefined) msg.kafka = { highWaterOffset: Number(r.highWaterOffset) };
     return parseError === undefined ? { msg } : { msg, parseError };
 }
 

@@ -24,6 +24,8 @@ import type {
 import type { ProducerTransaction, TransactionalProducer } from './producer-client';
 import { afterFailure, failureText } from './failure-policy';
 import { retryDelay } from './connection-state';
+import { EndOffsets, sumLag } from './live-figures';
+import type { TopicPartitionOffset } from './offset-tracker';
 
 export type AckPolicy = 'immediate' | 'flow' | 'eos';
 
@@ -65,7 +67,10 @@ export interface RecordRef {
 }
 
 /** What a member's client calls back into the engine. */
-export type MemberHooks = Pick<ConsumerOptions, 'onBatch' | 'onAssignment' | 'onCrash' | 'onRebalancing' | 'concurrency'>;
+export type MemberHooks = Pick<ConsumerOptions, 'onBatch' | 'onAssignment' | 'onCrash' | 'onRebalancing' | 'concurrency'> & {
+    /** the member's place in the node (0 .. consumerCount - 1), not passed on to the client */
+    member?: number;
+};
 
 export type EngineEvent =
     | { type: 'retry' | 'skipped'; record: ConsumerRecord; attempts: number; error: string }
@@ -172,6 +177,14 @@ const MAX_CONCURRENT_PARTITIONS = 64;
 /** While waiting, the engine looks at the group at least this often. */
 const WAIT_SLICE_MS = 1000;
 
+/** A seek asked of an engine that cannot move its position (the exactly-once policy). */
+export class SeekRefused extends Error {
+    constructor() {
+        super('seek is not available in exactly-once mode');
+        this.name = 'SeekRefused';
+    }
+}
+
 export class DeliveryEngine {
     private readonly members: Member[] = [];
     private readonly waiters: (() => void)[] = [];
@@ -190,6 +203,9 @@ export class DeliveryEngine {
     private seq = 0;
     /** Once full, the flow is refilled when this few records are in flight: in runs, not one record per ack. */
     private readonly lowWater: number;
+    /** Seeks per partition so far: a batch fetched before the latest one hands nothing more out. */
+    private readonly seeks = new Map<string, number>();
+    private readonly ends = new EndOffsets();
 
     constructor(private readonly s: EngineSettings, private readonly host: EngineHost) {
         this.flow = s.policy !== 'immediate';
@@ -253,6 +269,55 @@ export class DeliveryEngine {
     /** Commits what is done, for every member. */
     commit(): Promise<void> {
         return Promise.all(this.members.map((m) => this.commitMember(m))).then(() => undefined);
+    }
+
+    /**
+     * Replay: moves the position of the partitions this node owns to the offsets
+     * given (the others are left to their owners). Records in flight there are
+     * dropped (their acknowledgements are ignored), batches fetched before stop,
+     * and the sought offset is committed at once, below the committed offset too.
+     * Returns the partitions moved.
+     */
+    seek(targets: TopicPartitionOffset[]): TopicPartitionOffset[] {
+        // Exactly once: the position belongs to each partition's transaction (its abort seeks back itself).
+        if (this.eos) throw new SeekRefused();
+        const moved: TopicPartitionOffset[] = [];
+        for (const t of targets) {
+            const m = this.members.find((x) => x.client && x.assignment?.some((a) => a.topic === t.topic && a.partitions.includes(t.partition)));
+            if (!m || !m.client) continue;
+            const key = tpKey(t.topic, t.partition);
+            try {
+                m.client.seek(t.topic, t.partition, t.offset);
+            } catch {
+                continue; // not running yet: nothing moved
+            }
+            this.seeks.set(key, (this.seeks.get(key) ?? 0) + 1);
+            m.seeding.delete(key);
+            m.tracker.reset(t.topic, t.partition, t.offset).forEach(clearTimer);
+            moved.push(t);
+        }
+        if (moved.length) {
+            this.wake();
+            void this.commit();
+            this.host.event({ type: 'changed' });
+        }
+        return moved;
+    }
+
+    /** Records between this node's position and the end, over the partitions it owns (null: not known yet). */
+    lag(): number | null {
+        let total: number | null = null;
+        for (const m of this.members) {
+            const owned = (m.assignment ?? []).flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
+            const lag = sumLag(owned, this.ends, (topic, partition) => m.tracker.commitPoint(topic, partition));
+            if (lag !== null) total = (total ?? 0) + lag;
+        }
+        return total;
+    }
+
+    /** End offsets read outside a fetch (the status refresh): lag keeps growing while paused. */
+    noteEnds(topic: string, ends: { partition: number; offset: string }[]): void {
+        for (const e of ends) this.ends.raise(topic, e.partition, e.offset);
     }
 
     view(): EngineView {
@@ -523,6 +588,8 @@ export class DeliveryEngine {
     private async onBatch(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl): Promise<void> {
         if (!records.length || !this.live(m, c, control)) return;
         const { topic, partition } = records[0];
+        this.ends.note(topic, partition, records[0].offset, records[records.length - 1].highWaterOffset);
+        const sought = this.seeks.get(tpKey(topic, partition)) ?? 0;
         // Counted at once, and handing out starts a tick later: the client hands several
         // partitions' batches over in one go, and each must see the others' share.
         this.activeBatches++;
@@ -533,16 +600,18 @@ export class DeliveryEngine {
             if (m.seeding.has(key) && !(await this.waitUntil(m, c, control, () => !m.seeding.has(key)))) return;
             if (!this.live(m, c, control)) return;
             if (!this.settled() && !(await this.waitUntil(m, c, control, () => this.settled()))) return;
-            await this.handOut(m, c, records, control);
+            await this.handOut(m, c, records, control, sought);
         } finally {
             this.activeBatches--;
             this.wake();
         }
     }
 
-    private async handOut(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl): Promise<void> {
+    private async handOut(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl, sought = 0): Promise<void> {
         const { topic, partition } = records[0];
         const t = m.tracker;
+        const key = tpKey(topic, partition);
+        const stale = () => this.seeks.size > 0 && (this.seeks.get(key) ?? 0) !== sought;
         // The client's position moves once per run of handed-out records, not per record.
         let unresolved: string | null = null;
         for (const record of records) {
@@ -552,6 +621,7 @@ export class DeliveryEngine {
                 unresolved = null;
                 if (!(await this.waitUntil(m, c, control, () => this.canRefill(m, topic, partition)))) return;
             }
+            if (stale()) return; // a seek moved the partition: what this batch holds is not wanted
             if (!this.flow) {
                 if (t.pass(topic, partition, record.offset)) this.host.emit(record, ++this.seq);
             } else if (!this.eos) {
@@ -575,7 +645,7 @@ export class DeliveryEngine {
             }
             unresolved = record.offset;
         }
-        if (unresolved !== null) control.resolveOffset(unresolved);
+        if (unresolved !== null && !stale()) control.resolveOffset(unresolved);
         if (!this.flow) this.commitSoonAfter(false);
     }
 
@@ -854,6 +924,7 @@ export class DeliveryEngine {
     private async startMember(m: Member): Promise<void> {
         if (this.closing || m.client || this.topics.length === 0) return;
         const c: ConsumerClient = this.host.createMember(this.topics, {
+            member: m.index,
             concurrency: Math.min(MAX_CONCURRENT_PARTITIONS, this.flow ? this.s.maxInFlight : MAX_CONCURRENT_PARTITIONS),
             onBatch: (records, control) => this.onBatch(m, c, records, control),
             onAssignment: (a) => this.onAssignment(m, c, a),

@@ -172,7 +172,7 @@ export = function (RED: NodeAPI): void {
         // ---- records out --------------------------------------------------------
         function emit(record: ConsumerRecord, seq: number): void {
             rate.add();
-            const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId(), eos ? seq : undefined);
+            const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId(), flowAck ? seq : undefined);
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: record.topic, partition: record.partition, offset: record.offset, error: parseError }));
             }

@@ -521,7 +521,7 @@ export class DeliveryEngine {
 
     /** Each partition being handed out may hold this many of the in-flight records. */
     private share(): number {
-        return Math.max(1, Math.floor(this.s.maxInFlight / Math.max(1, this.activeBatches)));
+        return Math.max(1, Math.ceil(this.s.maxInFlight / Math.max(1, this.activeBatches)));
     }
 
     private canEmit(m: Member, topic: string, partition: number): boolean {

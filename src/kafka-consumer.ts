@@ -21,6 +21,8 @@ import { retryDelay } from './lib/connection-state';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
 import { messageIds } from './lib/msg-ids';
+import { registryClientFor, registryDecoder } from './lib/registry-consume';
+import { decodedFields } from './lib/registry-decoder';
 
 const CLOSE_BUDGET_MS = 10000;
 
@@ -44,6 +46,9 @@ export = function (RED: NodeAPI): void {
         const { group, consumerCount, format, maxInFlight, maxAttempts, ackTimeout, deadLetterTopic, topicRefresh } = fields;
         const spec = fields.topics;
         if (!config) problems.push(t('errors.no-config'));
+        // "Decoded with the schema registry" (lib/registry-consume)
+        const registry = fields.registry && fields.registry.config ? registryClientFor((id) => RED.nodes.getNode(id), fields.registry.config, t) : null;
+        if (registry?.problem) problems.push(registry.problem);
 
         if (problems.length || !config) {
             node.error(t('errors.invalid', { problems: problems.join(' ') }));
@@ -70,6 +75,7 @@ export = function (RED: NodeAPI): void {
         const nextMsgId = messageIds();
         const failing = new Set<number>();
         let engine: DeliveryEngine | null = null;
+        let registryDown = false;
 
         config.register(node, {
             onState: (state, detail) => {
@@ -109,7 +115,7 @@ export = function (RED: NodeAPI): void {
             const view = engine?.view();
             if (!client || !view || cfgState === 'invalid') {
                 s = config!.statusOf(cfgState);
-            } else if (topicsFailing || view.members.some((m) => m.failing)) {
+            } else if (topicsFailing || registryDown || view.members.some((m) => m.failing)) {
                 s = { fill: 'red', shape: 'ring', text: t('status.error', { error: lastError }) };
             } else if (cfgState !== 'connected' && cfgState !== 'idle') {
                 s = config!.statusOf(cfgState, cfgDetail);
@@ -133,7 +139,39 @@ export = function (RED: NodeAPI): void {
         }
 
         // ---- records out --------------------------------------------------------
+        const decoder = registry?.client ? registryDecoder<ConsumerRecord>(registry.client, fields.registry!.key, retryBackoff, t, {
+            deliver: (record, decoded) => {
+                const { msg } = recordToMessage(record, 'buffer', node.id, nextMsgId());
+                node.send([Object.assign(msg, decodedFields(decoded, msg.key)) as unknown as NodeMessage, null]);
+            },
+            reject: (record, description) => {
+                const error = { Code: 'CORE:PARAM', Description: description };
+                if (flowAck) {
+                    delivery.fail({ topic: record.topic, partition: record.partition, offset: record.offset }, error);
+                    return;
+                }
+                // Immediate mode: the record is already done; report it, and keep it in the dead-letter topic if there is one.
+                const { msg } = recordToMessage(record, 'buffer', node.id, nextMsgId());
+                node.error(description, Object.assign(msg, { error }) as unknown as NodeMessage);
+                if (deadLetterTopic) deadLetter(record, description, 1).catch((err: unknown) => onEngineEvent({ type: 'dead-letter-failed', record, error: err }));
+            },
+            down: (description) => {
+                registryDown = true;
+                reportFailure(description);
+                updateStatus();
+            },
+            up: () => {
+                registryDown = false;
+                endEpisode();
+                updateStatus();
+            },
+        }) : null;
+
         function emit(record: ConsumerRecord): void {
+            if (decoder) {
+                decoder.push(record);
+                return;
+            }
             const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId());
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: record.topic, partition: record.partition, offset: record.offset, error: parseError }));
@@ -189,7 +227,7 @@ export = function (RED: NodeAPI): void {
 
         // ---- failures: one report per episode, one line when it is over ----------
         function reportFailure(err: unknown): void {
-            const description = describeError(err, config!.advice);
+            const description = typeof err === 'string' ? err : describeError(err, config!.advice);
             lastError = description;
             if (episode) return;
             episode = true;
@@ -200,7 +238,7 @@ export = function (RED: NodeAPI): void {
         }
 
         function endEpisode(): void {
-            if (!episode || topicsFailing || failing.size) return;
+            if (!episode || topicsFailing || registryDown || failing.size) return;
             episode = false;
             node.log(t('log.recovered'));
         }
@@ -256,6 +294,7 @@ export = function (RED: NodeAPI): void {
 
         node.on('close', (removed: boolean, done: () => void) => {
             closing = true;
+            decoder?.close();
             if (pollTimer) clearTimeout(pollTimer);
             const shutdown = delivery.close().then(() => config.deregister(node, removed));
             within(shutdown, CLOSE_BUDGET_MS).then(() => done(), () => done());

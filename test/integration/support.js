@@ -30,7 +30,7 @@ function loadCatalogs() {
         const coreLocales = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(NODE_RED)] })), 'locales');
         catalogs = Promise.resolve(i18n.init({})).then(() => Promise.all([
             i18n.registerMessageCatalog('node-red', coreLocales, 'messages.json'),
-            ...['kafka-config', 'kafka-consumer', 'kafka-publish']
+            ...['kafka-config', 'kafka-consumer', 'kafka-publish', 'kafka-schema-registry']
                 .filter((ns) => fs.existsSync(path.join(LOCALES, 'en-US', `${ns}.json`)))
                 .map((ns) => i18n.registerMessageCatalog(ns, LOCALES, `${ns}.json`)),
         ]));

@@ -106,7 +106,7 @@ export function classify(err: unknown, what: string): RegistryError {
     if (status === 409) return new RegistryError('incompatible', message, [], status);
     if (status === 422) return new RegistryError('bad-schema', message, [], status);
     // mappersmith reports a network failure as status 400 with the socket's message
-    if (status >= 500 || status === 0 || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|timeout/i.test(message)) {
+    if (status >= 500 || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|timeout/i.test(message)) {
         return new RegistryError('unreachable', message, [], status);
     }
     return new RegistryError('corrupt', message, [], status);

@@ -161,6 +161,31 @@ describe('schema registry (real broker, real registry)', function () {
         });
     }
 
+    it('encodes and decodes the key too (<topic>-key); the editor\'s subject list comes from the registry', async function () {
+        const topic = await createTopic(unique('sr-key'), 1);
+        const lib = independent();
+        const keySchema = JSON.stringify({ type: 'record', name: 'OrderKey', namespace: 'spec', fields: [{ name: 'region', type: 'string' }] });
+        await lib.register({ type: SchemaType.AVRO, schema: keySchema }, { subject: `${topic}-key` });
+        const h = await load({
+            publish: { topic, encode: 'key-value', schemaType: 'AVRO', valueSchema: SCHEMAS.AVRO, autoRegister: true },
+            consumer: { topics: topic, registryKey: true },
+        });
+        const out = await h.send({ payload: ORDERS[0], key: { region: 'eu' } });
+        assert.strictEqual(out.error, undefined, JSON.stringify(out.error));
+        await waitFor(() => h.got.length === 1, 'the record decoded', 60000);
+        assert.deepStrictEqual(h.got[0].key, { region: 'eu' });
+        assert.deepStrictEqual(h.got[0].payload, ORDERS[0]);
+        assert.strictEqual(h.got[0].keySchema.subject, `${topic}-key`);
+        const [raw] = await readBack(topic, 1);
+        assert.deepStrictEqual(plain(await lib.decode(raw.key)), { region: 'eu' });
+
+        // The admin endpoint the editor calls, with the deployed registry node.
+        const res = await helper.request().get('/kafka-schema-registry/subjects').query({ id: 'reg' }).expect(200);
+        assert.ok(res.body.subjects.includes(`${topic}-key`) && res.body.subjects.includes(`${topic}-value`), JSON.stringify(res.body));
+        const bad = await helper.request().get('/kafka-schema-registry/subjects').query({ url: 'not a url' });
+        assert.strictEqual(bad.status, 400);
+    });
+
     it('decodes records written with two versions of a subject; an incompatible version is refused with the registry\'s message', async function () {
         const topic = await createTopic(unique('sr-evolve'), 1);
         const subject = `${topic}-value`;

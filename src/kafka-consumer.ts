@@ -76,6 +76,9 @@ export = function (RED: NodeAPI): void {
         const failing = new Set<number>();
         let engine: DeliveryEngine | null = null;
         let registryDown = false;
+        /** Ack mode immediate: fetching is paused while the registry is down (nothing else bounds what waits for it). */
+        let pausedForRegistry = false;
+        let pausedByUser = false;
 
         config.register(node, {
             onState: (state, detail) => {
@@ -157,11 +160,19 @@ export = function (RED: NodeAPI): void {
             },
             down: (description) => {
                 registryDown = true;
+                if (!flowAck && !pausedForRegistry) {
+                    pausedForRegistry = true;
+                    delivery.pause();
+                }
                 reportFailure(description);
                 updateStatus();
             },
             up: () => {
                 registryDown = false;
+                if (pausedForRegistry) {
+                    pausedForRegistry = false;
+                    if (!pausedByUser) delivery.resume();
+                }
                 endEpisode();
                 updateStatus();
             },
@@ -279,6 +290,7 @@ export = function (RED: NodeAPI): void {
         // ---- input: acknowledgements, failures, pause/resume ----------------------
         node.on('input', (msg: NodeMessage & { action?: unknown; attribute?: unknown; error?: unknown }, _send: unknown, done: (err?: Error) => void) => {
             if (msg.action === 'pause' || msg.action === 'resume') {
+                pausedByUser = msg.action === 'pause';
                 if (msg.action === 'pause') delivery.pause();
                 else delivery.resume();
                 done();

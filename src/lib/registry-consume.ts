@@ -11,7 +11,8 @@
 //   nothing to retry; the record is reported (node.error, so Catch nodes fire, with the
 //   raw bytes as payload) and, when a dead-letter topic is set, written there.
 // A registry that does not answer is neither: the partition waits and retries, the node
-// reports one CORE:RUNTIME failure and recovers by itself.
+// reports one CORE:RUNTIME failure and recovers by itself (in immediate mode the node
+// also pauses fetching meanwhile: there, nothing else bounds what waits for the registry).
 import type { RecordIn } from './consumer-output';
 import { OrderedDecoder, decodeRecord } from './registry-decoder';
 import type { DecodedRecord } from './registry-decoder';

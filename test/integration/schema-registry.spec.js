@@ -11,6 +11,8 @@ const http = require('http');
 const { SchemaRegistry, SchemaType } = require('@kafkajs/confluent-schema-registry');
 const { helper, nodeModules, configFor, unique, createTopic, readBack, withProducer, waitFor, sleep, lastStatus, unloadAndCheckRejections } = require('./support');
 const registryEnv = require('./registry-env');
+const { TcpProxy } = require('./tcp-proxy');
+const { URL } = require('url');
 
 const NODES = nodeModules('kafka-config', 'kafka-schema-registry', 'kafka-consumer', 'kafka-publish', 'complete', 'catch');
 
@@ -41,9 +43,9 @@ function registryNode(id = 'reg') {
  * through Complete/Catch), and a publish node encoding with it (output, Catch, Complete
  * into helpers).
  */
-async function load({ consumer = null, publish = null, cfg = {} }) {
+async function load({ consumer = null, publish = null, cfg = {}, registryUrl = null }) {
     const { nodes, credentials } = configFor('plaintext', 'cfg', { commitInterval: 200, retryBackoff: 200, initialOffset: 'oldest', ...cfg });
-    const flow = [{ id: 'f1', type: 'tab' }, ...nodes.map((n) => ({ ...n, z: 'f1' })), { ...registryNode(), z: 'f1' }];
+    const flow = [{ id: 'f1', type: 'tab' }, ...nodes.map((n) => ({ ...n, z: 'f1' })), { ...registryNode(), ...(registryUrl ? { url: registryUrl } : {}), z: 'f1' }];
     if (consumer) {
         flow.push(
             { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique('g'), format: 'registry', registry: 'reg', wires: [['got'], ['errs']], ...consumer },
@@ -327,5 +329,44 @@ describe('schema registry (real broker, real registry)', function () {
         await waitFor(() => lastStatus(helper.getNode('c1')).fill === 'green', 'green again', 10000);
         // Compatibility is back to the run's default for the specs after this one.
         assert.strictEqual((await httpJson('GET', `${registryEnv.url()}/config`)).status, 200);
+    });
+
+    it('ack mode immediately: while the registry does not answer, fetching pauses and nothing is lost; it goes on by itself', async function () {
+        const topic = await createTopic(unique('sr-imm-down'), 1);
+        const lib = independent();
+        const a = { type: 'record', name: 'A', namespace: 'spec', fields: [{ name: 'a', type: 'int' }] };
+        const b = { type: 'record', name: 'B', namespace: 'spec', fields: [{ name: 'b', type: 'int' }] };
+        const { id: idA } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(a) }, { subject: `${topic}-a` });
+        const { id: idB } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(b) }, { subject: `${topic}-b` });
+        // The node reaches the registry through a proxy that can refuse connections (a registry that is down, schemas kept).
+        const proxy = new TcpProxy(() => new URL(registryEnv.url()).host);
+        await proxy.listen();
+        try {
+            const viaProxy = new URL(registryEnv.url());
+            viaProxy.port = String(proxy.port);
+            const h = await load({ cfg: { ackMode: 'immediate' }, consumer: { topics: topic }, registryUrl: viaProxy.toString() });
+            await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idA, { a: 1 }) }] }));
+            await waitFor(() => h.got.length === 1, 'the first record', 60000);
+            const stopped = proxy.stopListening();
+            proxy.cutAll();
+            await stopped;
+            const later = [];
+            for (let i = 0; i < 20; i++) later.push({ value: await lib.encode(i === 0 ? idA : idB, i === 0 ? { a: 2 } : { b: i }) });
+            await withProducer((p) => p.send({ topic, messages: later }));
+            await waitFor(() => h.errs.length >= 1, 'a runtime error', 30000);
+            assert.strictEqual(h.errs[0].error.Code, 'CORE:RUNTIME');
+            assert.deepStrictEqual(h.got.map((m) => m.payload), [{ a: 1 }, { a: 2 }], 'the cached schema flows, the new one waits');
+            assert.match(lastStatus(helper.getNode('c1')).text, /does not answer/);
+            await proxy.listen();
+            await waitFor(() => h.got.length === 21, 'every record after the outage', 60000);
+            assert.deepStrictEqual(h.got.slice(2).map((m) => m.payload.b), [...Array(19).keys()].map((i) => i + 1), 'in order, none lost');
+            await waitFor(() => lastStatus(helper.getNode('c1')).fill === 'green', 'green again', 10000);
+            await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idB, { b: 100 }) }] }));
+            await waitFor(() => h.got.length === 22, 'fetching resumed', 30000);
+        } finally {
+            const stopped = proxy.stopListening();
+            proxy.cutAll();
+            await stopped;
+        }
     });
 });

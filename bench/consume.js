@@ -6,7 +6,7 @@
  *   KAFKA_BROKERS=host:port npm run bench:consume
  *   BENCH_RECORDS=300000 BENCH_RATE=500 BENCH_LATENCY_SECS=20 BENCH_SLOW_SECS=30 ...
  *   BENCH_ROUNDS=3   each throughput phase runs this often; the median is printed
- *   BENCH_ONLY=raw,immediate,after-flow,avro,ceiling,latency,slow   a subset of the phases (for profiling)
+ *   BENCH_ONLY=raw,immediate,after-flow,avro,ceiling,publish,latency,slow   a subset of the phases (for profiling)
  *
  * A 4-partition topic is pre-filled with BENCH_RECORDS records of 1 KiB, then read
  * from the beginning with a fresh group each time:
@@ -21,6 +21,11 @@
  *               Avro records of ten fields, about 1 KiB each (bench/avro.js, encoded
  *               by @kafkajs/confluent-schema-registry); a registry is started for the
  *               run (or SCHEMA_REGISTRY_URL). Compared with the Buffer flows of the run.
+ *   publish     consume -> function -> kafka-publish (to another 4-partition topic),
+ *               a Complete node on the publish node wired back, in ack mode after
+ *               flow and in exactly-once mode (transactions), on the same topic and
+ *               flow; records/s from the first written output to the last
+ *               (exactly-once target: >= 70% of after flow)
  * Records/s are taken from the first record to the last (the group join is not
  * counted). Then:
  *   latency     a producer in this process writes BENCH_RATE records/s for
@@ -139,6 +144,8 @@ async function load(flow) {
         require(path.join(ROOT, 'nodes/kafka-schema-registry.js')),
         require('@node-red/nodes/core/common/24-complete.js'),
         require('@node-red/nodes/core/function/89-delay.js'),
+        require('@node-red/nodes/core/function/10-function.js'),
+        require(path.join(ROOT, 'nodes/kafka-publish.js')),
         sourceNode,
     ];
     await helper.load(nodes, flow);
@@ -164,6 +171,21 @@ async function viaNode(broker, topic, ackMode, registryUrl = null) {
     ];
     if (registryUrl) flow.push({ id: 'reg', type: 'kafka-schema-registry', url: registryUrl });
     if (ackMode === 'flow') flow.push({ id: 'cp', z: 'f1', type: 'complete', scope: ['sink'], wires: [['c1']] });
+    return countAtSink(flow);
+}
+
+/** consume -> function -> kafka-publish -> counting node; Complete on the publish node back into the consumer. */
+async function viaPublish(broker, kafka, topic, ackMode) {
+    const out = await newTopic(kafka, unique(`bench-out-${ackMode}`), PARTITIONS);
+    const flow = [
+        { id: 'f1', type: 'tab' },
+        config(broker, { ackMode, requiredAcks: 'all', ...(process.env.BENCH_TXN_RECORDS ? { txnMaxRecords: process.env.BENCH_TXN_RECORDS } : {}) }),
+        { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique(`bench-pub-${ackMode}`), topics: topic, maxInFlight: process.env.BENCH_MAX_IN_FLIGHT || 1000, wires: [['fn']] },
+        { id: 'fn', z: 'f1', type: 'function', func: 'msg.key = String(msg.attribute.offset); return msg;', wires: [['pub']] },
+        { id: 'pub', z: 'f1', type: 'kafka-publish', config: 'cfg', topic: out, wires: [['sink']] },
+        { id: 'sink', z: 'f1', type: 'helper' },
+        { id: 'cp', z: 'f1', type: 'complete', scope: ['pub'], wires: [['c1']] },
+    ];
     return countAtSink(flow);
 }
 
@@ -346,7 +368,7 @@ async function main() {
         }
 
         // Rounds interleave the three readers, so a slow moment of the machine hits all of them.
-        const results = { raw: [], immediate: [], 'after-flow': [], 'avro-immediate': [], 'avro-after-flow': [], 'ceiling-immediate': [], 'ceiling-after-flow': [] };
+        const results = { raw: [], immediate: [], 'after-flow': [], 'avro-immediate': [], 'avro-after-flow': [], 'ceiling-immediate': [], 'ceiling-after-flow': [], 'publish-flow': [], 'publish-eos': [] };
         for (let round = 0; round < ROUNDS; round++) {
             if (runs('raw')) results.raw.push(await raw(kafka, topic));
             if (runs('immediate') || runs('avro')) results.immediate.push(await viaNode(broker, topic, 'immediate'));
@@ -358,6 +380,10 @@ async function main() {
             if (runs('ceiling')) {
                 results['ceiling-immediate'].push(await nodeRedOnly('immediate'));
                 results['ceiling-after-flow'].push(await nodeRedOnly('flow'));
+            }
+            if (runs('publish')) {
+                results['publish-flow'].push(await viaPublish(broker, kafka, topic, 'flow'));
+                results['publish-eos'].push(await viaPublish(broker, kafka, topic, 'eos'));
             }
         }
         const median = (list) => list.slice().sort((a, b) => a.count / a.secs - b.count / b.secs)[Math.floor(list.length / 2)] || null;
@@ -385,6 +411,13 @@ async function main() {
             if (!a || !b) continue;
             const ratio = (a.count / a.secs) / (b.count / b.secs);
             console.log(`Avro / Buffer, ${mode.padEnd(10)} = ${(100 * ratio).toFixed(0)}%  (target >= 50%) ${ratio >= 0.5 ? 'OK' : 'MISSED'}`);
+        }
+        show('consume -> publish, after flow  ', results['publish-flow']);
+        show('consume -> publish, exactly once', results['publish-eos']);
+        const [pf, pe] = [results['publish-flow'], results['publish-eos']].map(median);
+        if (pf && pe) {
+            const ratio = (pe.count / pe.secs) / (pf.count / pf.secs);
+            console.log(`exactly once / after flow = ${(100 * ratio).toFixed(0)}%  (target >= 70%) ${ratio >= 0.7 ? 'OK' : 'MISSED'}`);
         }
         const [ci, ca] = [results['ceiling-immediate'], results['ceiling-after-flow']].map(median);
         if (imm && ci) console.log(`immediate / Node-RED alone  = ${(100 * (imm.count / imm.secs) / (ci.count / ci.secs)).toFixed(0)}%`);

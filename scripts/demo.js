@@ -58,9 +58,13 @@ function demoFlow(brokers) {
         { id: 'demo-inject', type: 'inject', z: tab, name: 'every 5 s', props: [{ p: 'payload' }], repeat: '5', crontab: '', once: true, onceDelay: '1', topic: '', payload: 'Hello from Node-RED', payloadType: 'str', x: 150, y: 100, wires: [['demo-publish']] },
         { id: 'demo-publish', type: 'kafka-publish', z: tab, name: '', config: 'demo-cfg', topic: DEMO_TOPIC, x: 360, y: 100, wires: [['demo-published']] },
         { id: 'demo-published', type: 'debug', z: tab, name: 'written at', active: true, tosidebar: true, console: false, tostatus: false, complete: 'attribute', targetType: 'msg', statusVal: '', statusType: 'auto', x: 580, y: 100, wires: [] },
-        { id: 'demo-consumer', type: 'kafka-consumer', z: tab, name: '', config: 'demo-cfg', group: 'node-red-demo', topics: DEMO_TOPIC, consumerCount: 1, format: 'string', x: 160, y: 200, wires: [['demo-received']] },
-        { id: 'demo-received', type: 'debug', z: tab, name: 'received', active: true, tosidebar: true, console: false, tostatus: true, complete: 'true', targetType: 'full', statusVal: 'payload', statusType: 'auto', x: 400, y: 200, wires: [] },
-        { id: 'demo-complete', type: 'complete', z: tab, name: 'shown', scope: ['demo-received'], uncaught: false, x: 150, y: 260, wires: [['demo-consumer']] },
+        { id: 'demo-consumer', type: 'kafka-consumer', z: tab, name: '', config: 'demo-cfg', group: 'node-red-demo', topics: DEMO_TOPIC, consumerCount: 1, format: 'string', x: 440, y: 220, wires: [['demo-received']] },
+        { id: 'demo-received', type: 'debug', z: tab, name: 'received', active: true, tosidebar: true, console: false, tostatus: true, complete: 'true', targetType: 'full', statusVal: 'payload', statusType: 'auto', x: 700, y: 220, wires: [] },
+        { id: 'demo-complete', type: 'complete', z: tab, name: 'shown', scope: ['demo-received'], uncaught: false, x: 440, y: 300, wires: [['demo-consumer']] },
+        // Control messages: pause, resume, and replay the last minute (a seek by time).
+        { id: 'demo-pause', type: 'inject', z: tab, name: 'pause', props: [{ p: 'action', v: 'pause', vt: 'str' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', x: 130, y: 180, wires: [['demo-consumer']] },
+        { id: 'demo-resume', type: 'inject', z: tab, name: 'resume', props: [{ p: 'action', v: 'resume', vt: 'str' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', x: 130, y: 220, wires: [['demo-consumer']] },
+        { id: 'demo-replay', type: 'inject', z: tab, name: 'replay the last minute', props: [{ p: 'action', v: 'seek', vt: 'str' }, { p: 'timestamp', v: '$millis() - 60000', vt: 'jsonata' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', x: 170, y: 260, wires: [['demo-consumer']] },
     ];
 }
 
@@ -177,6 +181,7 @@ async function start(options = {}) {
             functionGlobalContext: {},
         };
         if (lang) settings.lang = lang;
+        if (options.adminAuth) settings.adminAuth = options.adminAuth;
         RED.init(server, settings);
         app.use(settings.httpAdminRoot, RED.httpAdmin);
         app.use(settings.httpNodeRoot, RED.httpNode);

@@ -21,6 +21,8 @@ export interface UserHooks {
     onReconnected?: () => void;
     /** Awaited before the shared producer is disconnected: finish pending writes (kafka-publish). */
     drain?: () => Promise<void>;
+    /** A kafka-consumer's group and subscribed topics, for the editor's Kafka sidebar. */
+    consumer?: () => { group: string; topics: string[] };
 }
 
 export interface KafkaConfigNode extends Node<Credentials> {
@@ -44,6 +46,8 @@ export interface KafkaConfigNode extends Node<Credentials> {
     statusOf(state: ConnectionState, detail?: string): ShownStatus;
     /** Translates a key of this package's catalogs. */
     t(key: string, params?: object): string;
+    /** The kafka-consumer nodes using this config node: their groups and topics. */
+    consumers(): { nodeId: string; group: string; topics: string[] }[];
     /** What to check for a failure, in the user's language (for describeError / toMsgError). */
     advice: AdviceText;
 }

@@ -14,6 +14,7 @@ import { checkTls } from './lib/tls-check';
 import { describeError, refineAdvice } from './lib/errors';
 import { within } from './lib/within';
 import type { KafkaConfigNode, UserHooks } from './kafka-config-api';
+import { registerAdmin } from './kafka-config-admin';
 
 const CLOSE_BUDGET_MS = 5000;
 
@@ -24,6 +25,10 @@ interface KafkaConfigDef extends NodeDef {
 
 
 export = function (RED: NodeAPI): void {
+    /** Every kafka-config node running now, for the admin endpoints of the editor's Kafka sidebar. */
+    const running = new Map<string, KafkaConfigNode>();
+    registerAdmin(RED, running);
+
     function KafkaConfig(this: KafkaConfigNode, def: KafkaConfigDef): void {
         RED.nodes.createNode(this, def);
         // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -228,6 +233,12 @@ export = function (RED: NodeAPI): void {
             }
         };
 
+        node.consumers = () => [...users.values()].flatMap(({ user, hooks }) => {
+            const c = hooks.consumer?.();
+            return c ? [{ nodeId: user.id, group: c.group, topics: c.topics }] : [];
+        });
+        running.set(node.id, node);
+
         node.whenConnected = () => {
             if (node.state === 'invalid') {
                 return Promise.reject(new Error(node.invalidText));
@@ -272,6 +283,7 @@ export = function (RED: NodeAPI): void {
 
         node.on('close', (_removed: boolean, done: () => void) => {
             closed = true;
+            if (running.get(node.id) === node) running.delete(node.id);
             unwatch?.();
             waiters.splice(0).forEach((w) => w.reject(new Error(t('status.closed'))));
             within(disconnect('closed'), CLOSE_BUDGET_MS).then(() => done(), () => done());

@@ -20,11 +20,28 @@ import { describeError } from './lib/errors';
 import { retryDelay } from './lib/connection-state';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
+import { offerTransactions } from './lib/transactions';
+import type { ProducerTransaction } from './lib/producer-client';
 import { messageIds } from './lib/msg-ids';
 import { registryClientFor, registryDecoder } from './lib/registry-consume';
 import { decodedFields } from './lib/registry-decoder';
+import { RateMeter, shortCount } from './lib/live-figures';
+import { memberClientId } from './lib/member-id';
+import { readSeek, resolveSeek } from './lib/seek';
 
 const CLOSE_BUDGET_MS = 10000;
+/** How often the status's lag and rate are refreshed. */
+const FIGURES_EVERY_MS = 3000;
+/**
+ * Exactly-once mode: one transactional producer per input partition, its id made
+ * of the group, the topic and the partition. kafkajs has no group-aware fencing
+ * (KIP-447), so fencing comes from the id: the partition's next owner (another
+ * member or another Node-RED instance) connects a producer with the same id,
+ * which bumps the id's epoch at the coordinator and fences the previous owner.
+ * A stalled instance (a long GC pause, SIGSTOP) that wakes with a transaction
+ * open can then neither write nor commit it, nor commit its offsets.
+ */
+const TXN_ID_PREFIX = 'nr-kafka-eos';
 
 interface ConsumerDef extends NodeDef, ConsumerFieldsRaw {
     config?: string;
@@ -56,7 +73,8 @@ export = function (RED: NodeAPI): void {
             return;
         }
         const settings = config.settings.consumer;
-        const flowAck = settings.ackMode === 'flow';
+        const flowAck = settings.ackMode !== 'immediate';
+        const eos = settings.ackMode === 'eos';
         const retryBackoff = Math.max(100, settings.retryBackoff);
         const client = config.client;
 
@@ -79,6 +97,9 @@ export = function (RED: NodeAPI): void {
         /** Ack mode immediate: fetching is paused while the registry is down (nothing else bounds what waits for it). */
         let pausedForRegistry = false;
         let pausedByUser = false;
+        const rate = new RateMeter();
+        /** lag and rate, refreshed every FIGURES_EVERY_MS */
+        let figures = '';
 
         config.register(node, {
             onState: (state, detail) => {
@@ -88,6 +109,7 @@ export = function (RED: NodeAPI): void {
             },
             // The cluster answers again: failed members rejoin now, not after their backoff.
             onReconnected: () => engine?.retryNow(),
+            consumer: () => ({ group, topics: topicsNow.slice() }),
         });
         if (!client) {
             updateStatus();
@@ -98,19 +120,32 @@ export = function (RED: NodeAPI): void {
         }
 
         const delivery = new DeliveryEngine({
-            policy: flowAck ? 'flow' : 'immediate',
+            policy: eos ? 'eos' : flowAck ? 'flow' : 'immediate',
             consumerCount, maxInFlight, maxAttempts, afterMaxAttempts: fields.afterMaxAttempts, retryBackoff, ackTimeout,
             commitInterval: settings.commitInterval, heartbeatInterval: settings.heartbeatInterval,
+            groupId: group, txnMaxRecords: settings.txnMaxRecords, txnMaxMs: settings.txnMaxMs,
         }, {
-            createMember: (topics, hooks) => client.createConsumer({
+            createMember: (topics, { member, ...hooks }) => client.createConsumer({
                 groupId: group, settings, topics, fromBeginning: settings.initialOffset === 'oldest', ...hooks,
+                clientId: memberClientId({ base: client.clientId, nodeId: node.id, index: member ?? 0, ...client.instance }),
             }),
             emit,
             deadLetter,
+            transactionalProducer: (topic, partition) => client.createTransactionalProducer(`${TXN_ID_PREFIX}-${group}-${topic}-${partition}`),
             ackTimeoutText: (ms) => t('errors.ack-timeout', { ms }),
             event: onEngineEvent,
         });
         engine = delivery;
+        const figuresTimer = setInterval(() => {
+            // the ends as the cluster has them now (one ListOffsets per topic): no fetch runs while paused
+            if (cfgState === 'connected') {
+                for (const topic of topicsNow) client.listOffsets(topic, 'latest').then((ends) => delivery.noteEnds(topic, ends), () => undefined);
+            }
+            const lag = delivery.lag();
+            figures = t('status.figures', { lag: lag === null ? '?' : shortCount(lag), rate: shortCount(rate.read()) });
+            updateStatus();
+        }, FIGURES_EVERY_MS);
+        const withdraw = eos ? offerTransactions(node.id, delivery) : null;
 
         // ---- status -------------------------------------------------------------
         function updateStatus(): void {
@@ -134,6 +169,8 @@ export = function (RED: NodeAPI): void {
                     ? { fill: 'yellow', shape: 'dot', text: t('status.idle-members', { idle, count: view.members.length }) }
                     : { fill: 'green', shape: 'dot', text: t('status.consuming') };
             }
+            // consuming, paused or partly idle: the live figures go beside the state
+            if (figures && s.shape === 'dot' && view?.members.every((m) => m.assignment !== null)) s = { ...s, text: `${s.text} · ${figures}` };
             const key = `${s.fill}|${s.shape}|${s.text}`;
             if (key !== statusKey) {
                 statusKey = key;
@@ -142,15 +179,15 @@ export = function (RED: NodeAPI): void {
         }
 
         // ---- records out --------------------------------------------------------
-        const decoder = registry?.client ? registryDecoder<ConsumerRecord>(registry.client, fields.registry!.key, retryBackoff, t, {
+        const decoder = registry?.client ? registryDecoder<ConsumerRecord & { seq: number }>(registry.client, fields.registry!.key, retryBackoff, t, {
             deliver: (record, decoded) => {
-                const { msg } = recordToMessage(record, 'buffer', node.id, nextMsgId());
+                const { msg } = recordToMessage(record, 'buffer', node.id, nextMsgId(), flowAck ? record.seq : undefined);
                 node.send([Object.assign(msg, decodedFields(decoded, msg.key)) as unknown as NodeMessage, null]);
             },
             reject: (record, description) => {
                 const error = { Code: 'CORE:PARAM', Description: description };
                 if (flowAck) {
-                    delivery.fail({ topic: record.topic, partition: record.partition, offset: record.offset }, error);
+                    delivery.fail({ topic: record.topic, partition: record.partition, offset: record.offset, seq: record.seq }, error);
                     return;
                 }
                 // Immediate mode: the record is already done; report it, and keep it in the dead-letter topic if there is one.
@@ -178,27 +215,31 @@ export = function (RED: NodeAPI): void {
             },
         }) : null;
 
-        function emit(record: ConsumerRecord): void {
+        function emit(record: ConsumerRecord, seq: number): void {
+            rate.add();
             if (decoder) {
-                decoder.push(record);
+                decoder.push({ ...record, seq });
                 return;
             }
-            const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId());
+            const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId(), flowAck ? seq : undefined);
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: record.topic, partition: record.partition, offset: record.offset, error: parseError }));
             }
             node.send([msg as unknown as NodeMessage, null]);
         }
 
-        async function deadLetter(r: ConsumerRecord, error: string, attempts: number): Promise<void> {
-            const producer = await config!.producer();
+        async function deadLetter(r: ConsumerRecord, error: string, attempts: number, txn?: ProducerTransaction): Promise<void> {
             const partitions = await client!.partitionsFor(deadLetterTopic);
             if (!partitions || !partitions.length) throw new Error(t('errors.dlq-missing', { dlq: deadLetterTopic }));
             const headers = deadLetterHeaders(r.headers, r, error, attempts);
-            await producer.send([{
+            const batch = [{
                 topic: deadLetterTopic,
                 records: [{ partition: partitions[r.partition % partitions.length], key: r.key, value: r.value, headers }],
-            }], { acks: -1, timeout: config!.settings.producer.requestTimeout, compression: 'none' });
+            }];
+            const options = { acks: -1, timeout: config!.settings.producer.requestTimeout, compression: 'none' as const };
+            // Exactly once: inside the record's transaction, so it is written once or not at all.
+            if (txn) await txn.send(batch, options);
+            else await (await config!.producer()).send(batch, options);
         }
 
         function onEngineEvent(e: EngineEvent): void {
@@ -218,6 +259,9 @@ export = function (RED: NodeAPI): void {
                     break;
                 case 'commit-failed':
                     node.debug(t('debug.commit-failed', { error: describeError(e.error, config!.advice) }));
+                    break;
+                case 'transaction-aborted':
+                    node.debug(t('debug.aborted', { topic: e.topic, partition: e.partition, offset: e.first, error: describeError(e.error, config!.advice) }));
                     break;
                 case 'stop-failed':
                     node.debug(describeError(e.error, config!.advice));
@@ -289,6 +333,10 @@ export = function (RED: NodeAPI): void {
 
         // ---- input: acknowledgements, failures, pause/resume ----------------------
         node.on('input', (msg: NodeMessage & { action?: unknown; attribute?: unknown; error?: unknown }, _send: unknown, done: (err?: Error) => void) => {
+            if (msg.action === 'seek') {
+                seek(msg as unknown as Record<string, unknown>).then(() => done(), (err: Error) => done(err));
+                return;
+            }
             if (msg.action === 'pause' || msg.action === 'resume') {
                 pausedByUser = msg.action === 'pause';
                 if (msg.action === 'pause') delivery.pause();
@@ -304,10 +352,25 @@ export = function (RED: NodeAPI): void {
             done();
         });
 
+        /** Replay: moves the position of the partitions named (or of every partition of the topic) and commits it. */
+        async function seek(msg: Record<string, unknown>): Promise<void> {
+            const read = readSeek(msg, topicsNow);
+            if ('problem' in read) throw new Error(t(`errors.${read.problem.key}`, { topics: topicsNow.join(', ') }));
+            if (eos) throw new Error(t('errors.seek-eos'));
+            const targets = await resolveSeek(read.requests, (topic, at) => client!.listOffsets(topic, at));
+            const moved = delivery.seek(targets);
+            node.log(t('log.seek', {
+                moved: moved.map((m) => `${m.topic}/${m.partition}@${m.offset}`).join(', ') || '-',
+                others: targets.length - moved.length,
+            }));
+        }
+
         node.on('close', (removed: boolean, done: () => void) => {
+            clearInterval(figuresTimer);
             closing = true;
             decoder?.close();
             if (pollTimer) clearTimeout(pollTimer);
+            if (withdraw) withdraw();
             const shutdown = delivery.close().then(() => config.deregister(node, removed));
             within(shutdown, CLOSE_BUDGET_MS).then(() => done(), () => done());
         });

@@ -15,6 +15,8 @@ import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
 import { registryStep, RegistryRuntimeError } from './lib/registry-publish';
 import type { PublishRegistryRaw } from './lib/registry-fields';
+import { RateMeter } from './lib/live-figures';
+import { transactionFor } from './lib/transactions';
 
 const CLOSE_BUDGET_MS = 8000;
 const STATUS_EVERY_MS = 1000;
@@ -77,7 +79,9 @@ export = function (RED: NodeAPI): void {
         let state: ConnectionState = config.state;
         let stateDetail = '';
         let lastError: string | null = null;
-        let lastWritten = publisher.written;
+        // This node's own figures: the write path is shared with the other publish nodes of the config node.
+        const rateMeter = new RateMeter();
+        let queued = 0;
         let shown = '';
         function render(rate = 0): void {
             let status: ShownStatus;
@@ -88,8 +92,8 @@ export = function (RED: NodeAPI): void {
             } else if (stateDetail) {
                 // connected, but some brokers are down (the config node names them)
                 status = config!.statusOf(state, stateDetail);
-            } else if (rate > 0 || publisher.queued > 0) {
-                status = { fill: 'green', shape: 'dot', text: t('status.rate', { rate, queued: publisher.queued }) };
+            } else if (rate > 0 || queued > 0) {
+                status = { fill: 'green', shape: 'dot', text: t('status.rate', { rate, queued }) };
             } else {
                 status = { fill: 'green', shape: 'dot', text: RED._('node-red:common.status.connected') };
             }
@@ -99,11 +103,7 @@ export = function (RED: NodeAPI): void {
                 node.status(status);
             }
         }
-        const ticker = setInterval(() => {
-            const rate = Math.round((publisher.written - lastWritten) * 1000 / STATUS_EVERY_MS);
-            lastWritten = publisher.written;
-            render(rate);
-        }, STATUS_EVERY_MS);
+        const ticker = setInterval(() => render(rateMeter.read()), STATUS_EVERY_MS);
 
         config.register(node, {
             onState: (s, detail) => { state = s; stateDetail = detail; render(); },
@@ -138,9 +138,18 @@ export = function (RED: NodeAPI): void {
                 fail(msg, send, done, new ParamError(describe(read.problem)));
                 return;
             }
-            publisher.publish(read.record, (err, written) => {
+            // A record consumed in exactly-once mode: its outputs go into its transaction.
+            const inTxn = transactionFor(msg as { _kafka?: unknown });
+            if (inTxn === 'aborted') {
+                fail(msg, send, done, new Error(t('errors.txn-aborted')));
+                return;
+            }
+            queued++;
+            const written = (err: unknown, where?: { topic: string; partition: number; offset: number }): void => {
+                queued--;
                 if (!err) {
-                    msg.attribute = written;
+                    rateMeter.add();
+                    msg.attribute = where;
                     if (lastError) { lastError = null; render(); }
                     send(msg);
                     done();
@@ -152,7 +161,9 @@ export = function (RED: NodeAPI): void {
                     render();
                 }
                 fail(msg, send, done, e);
-            });
+            };
+            if (inTxn) publisher.publishIn(inTxn.txn, read.record, written);
+            else publisher.publish(read.record, written);
         }
 
         node.on('close', (removed: boolean, done: () => void) => {

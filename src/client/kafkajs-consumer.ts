@@ -114,6 +114,7 @@ export class KafkajsConsumer implements ConsumerClient {
                 value: m.value ?? null,
                 headers,
                 timestamp: m.timestamp,
+                highWaterOffset: batch.highWatermark,
             };
         });
         if (!records.length) return;
@@ -133,6 +134,10 @@ export class KafkajsConsumer implements ConsumerClient {
 
     committed(partitions: PartitionAssignment[]): Promise<CommittedOffset[]> {
         return this.readCommitted(partitions);
+    }
+
+    seek(topic: string, partition: number, offset: string): void {
+        this.consumer.seek({ topic, partition, offset });
     }
 
     pause(): void {

@@ -1,15 +1,19 @@
 // The kafkajs implementation of the client seam.
+import { hostname } from 'os';
 import { Kafka, logLevel as KafkaLogLevel, CompressionTypes, ConfigResourceTypes, Partitioners } from 'kafkajs';
-import type { Admin, Producer, Message, logCreator } from 'kafkajs';
+import type { Admin, Producer, Message, RecordMetadata, Transaction, logCreator, KafkaConfig } from 'kafkajs';
 import './codecs';
 import { KafkajsConsumer } from './kafkajs-consumer';
 import type { ConsumerClient, ConsumerOptions, CommittedOffset, PartitionAssignment } from '../lib/consumer-client';
-import type { ProducerClient, SendOptions, TopicRecords, PartitionWriteResult } from '../lib/producer-client';
+import type {
+    ProducerClient, SendOptions, TopicRecords, PartitionWriteResult, TransactionalProducer, ProducerTransaction,
+} from '../lib/producer-client';
 import { SocketWatch } from './connection-watch';
 import { mendCoordinatorFailover } from './kafkajs-coordinator';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
-import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener } from './types';
+import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener, ClusterOverview, OffsetSpec } from './types';
+import { readOverview } from './kafkajs-admin';
 
 mendCoordinatorFailover();
 
@@ -53,11 +57,7 @@ class KafkajsProducer implements ProducerClient {
             // timestamp): handed over without another per-record copy.
             topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records as Message[] })),
         });
-        return result.map((r) => ({
-            topic: r.topicName,
-            partition: r.partition,
-            baseOffset: options.acks === 0 || r.baseOffset === undefined ? '-1' : String(r.baseOffset),
-        }));
+        return writeResults(result, options.acks);
     }
 
     onProduceRequest(listener: () => void): () => void {
@@ -67,8 +67,59 @@ class KafkajsProducer implements ProducerClient {
     }
 }
 
+function writeResults(result: RecordMetadata[], acks: number): PartitionWriteResult[] {
+    return result.map((r) => ({
+        topic: r.topicName,
+        partition: r.partition,
+        baseOffset: acks === 0 || r.baseOffset === undefined ? '-1' : String(r.baseOffset),
+    }));
+}
+
+class KafkajsTransactionalProducer implements TransactionalProducer {
+    private readonly producer: Producer;
+
+    constructor(kafka: Kafka, init: ClientInit, transactionalId: string) {
+        this.producer = kafka.producer({
+            ...producerConfig({ ...init.settings.producer, idempotent: true, requiredAcks: 'all' }),
+            transactionalId,
+            idempotent: true,
+            maxInFlightRequests: 1,
+            createPartitioner: Partitioners.DefaultPartitioner,
+        });
+    }
+
+    connect(): Promise<void> {
+        return this.producer.connect();
+    }
+
+    disconnect(): Promise<void> {
+        return this.producer.disconnect();
+    }
+
+    async begin(): Promise<ProducerTransaction> {
+        const txn: Transaction = await this.producer.transaction();
+        return {
+            send: async (batches, options) => writeResults(await txn.sendBatch({
+                acks: -1,
+                timeout: options.timeout,
+                compression: compressionCode(options.compression) as CompressionTypes,
+                topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records as Message[] })),
+            }), -1),
+            sendOffsets: (groupId, offsets) => {
+                const topics = new Map<string, { partition: number; offset: string }[]>();
+                for (const o of offsets) topics.set(o.topic, [...(topics.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
+                return txn.sendOffsets({ consumerGroupId: groupId, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) });
+            },
+            commit: () => txn.commit(),
+            abort: () => txn.abort(),
+        };
+    }
+}
+
 export class KafkajsClient implements KafkaClient {
     readonly kafka: Kafka;
+    /** What every Kafka instance of this client is made from (consumers with their own client id get one each). */
+    private readonly kafkaConfig: KafkaConfig;
     private readonly watch = new SocketWatch();
     private admin: Admin | null = null;
     private adminConnecting: Promise<void> | null = null;
@@ -76,12 +127,13 @@ export class KafkajsClient implements KafkaClient {
 
     constructor(private readonly init: ClientInit) {
         const { settings, tls, log } = init;
-        this.kafka = new Kafka({
+        this.kafkaConfig = {
             ...clientConfig(settings.connection, settings.consumer, tls),
             logLevel: KafkaLogLevel.INFO,
             logCreator: makeLogCreator(log),
             socketFactory: this.watch.socketFactory,
-        });
+        };
+        this.kafka = new Kafka(this.kafkaConfig);
     }
 
     onConnectionEvent(listener: ConnectionListener): () => void {
@@ -215,8 +267,32 @@ export class KafkajsClient implements KafkaClient {
         return (await this.connectedAdmin()).listTopics();
     }
 
+    get clientId(): string {
+        return this.kafkaConfig.clientId ?? 'kafkajs';
+    }
+
+    get instance(): { host: string; pid: number } {
+        return { host: hostname(), pid: process.pid };
+    }
+
     createConsumer(options: ConsumerOptions): ConsumerClient {
-        return new KafkajsConsumer(this.kafka, options, (partitions) => this.committed(options.groupId, partitions));
+        // kafkajs joins a group with its Kafka instance's client id: a member that names
+        // itself gets an instance of its own (a consumer has its own connections anyway).
+        const kafka = options.clientId ? new Kafka({ ...this.kafkaConfig, clientId: options.clientId }) : this.kafka;
+        return new KafkajsConsumer(kafka, options, (partitions) => this.committed(options.groupId, partitions));
+    }
+
+    async listOffsets(topic: string, at: OffsetSpec): Promise<{ partition: number; offset: string }[]> {
+        const admin = await this.connectedAdmin();
+        if (at === 'earliest' || at === 'latest') {
+            return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: at === 'earliest' ? p.low : p.high }));
+        }
+        // ListOffsets by time; kafkajs answers the end offset where no record is that recent.
+        return (await admin.fetchTopicOffsetsByTimestamp(topic, at.timestamp)).map((p) => ({ partition: p.partition, offset: String(p.offset) }));
+    }
+
+    async overview(groups: string[]): Promise<ClusterOverview> {
+        return readOverview(await this.connectedAdmin(), groups, (admin, nodeId) => this.reportedVersion(admin, nodeId));
     }
 
     /** A group's committed offsets with their metadata, read through the admin connection. */
@@ -235,5 +311,9 @@ export class KafkajsClient implements KafkaClient {
 
     createProducer(): ProducerClient {
         return new KafkajsProducer(this.kafka, this.init);
+    }
+
+    createTransactionalProducer(transactionalId: string): TransactionalProducer {
+        return new KafkajsTransactionalProducer(this.kafka, this.init, transactionalId);
     }
 }

@@ -7,7 +7,10 @@ import type { ConnectionOptions } from 'tls';
 import type { KafkaSettings } from '../lib/settings';
 import type { NodeLogLevel } from '../lib/kafkajs-options';
 import type { ConsumerClient, ConsumerOptions } from '../lib/consumer-client';
-import type { ProducerClient } from '../lib/producer-client';
+import type { ProducerClient, TransactionalProducer } from '../lib/producer-client';
+import type { ClusterOverview } from '../lib/cluster-overview';
+
+export type { ClusterOverview };
 
 export type LogSink = (level: NodeLogLevel, message: string) => void;
 
@@ -25,6 +28,9 @@ export interface ClusterInfo {
     /** The Kafka version the cluster reports (e.g. "3.9"), when it can be told. */
     version: string | null;
 }
+
+/** Where ListOffsets looks: either end of the partition, or the first record at or after a time (ms). */
+export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
 
 export interface ConnectionEvent {
     /** host:port as kafkajs dialled it */
@@ -58,6 +64,16 @@ export interface KafkaClient extends ConnectionWatch {
     partitionsFor(topic: string, options?: { autoCreate?: boolean }): Promise<number[] | null>;
     listTopics(): Promise<string[]>;
     createProducer(): ProducerClient;
+    /** A producer of Kafka transactions with this transactional id (idempotent, acks all). */
+    createTransactionalProducer(transactionalId: string): TransactionalProducer;
     /** A consumer-group member (see lib/consumer-client.ts). */
     createConsumer(options: ConsumerOptions): ConsumerClient;
+    /** The client id the cluster sees (consumers add their node and instance to it). */
+    readonly clientId: string;
+    /** This process, as group member ids name it. */
+    readonly instance: { host: string; pid: number };
+    /** Each partition's offset at an end or at a time (Kafka's ListOffsets). */
+    listOffsets(topic: string, at: OffsetSpec): Promise<{ partition: number; offset: string }[]>;
+    /** The cluster, its topics (these groups' first) and these consumer groups with their committed offsets. */
+    overview(groups: string[]): Promise<ClusterOverview>;
 }

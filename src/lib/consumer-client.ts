@@ -32,6 +32,8 @@ export interface PartitionAssignment {
 
 export interface ConsumerOptions {
     groupId: string;
+    /** The member's client id, as the group description shows it (see ./member-id); the client's own when absent. */
+    clientId?: string;
     settings: ConsumerGroupSettings;
     topics: string[];
     /** start from the oldest offset when the group has none committed */
@@ -59,6 +61,12 @@ export interface ConsumerClient {
     committed(partitions: PartitionAssignment[]): Promise<CommittedOffset[]>;
     pause(): void;
     resume(): void;
+    /**
+     * Moves this member's fetch position in a partition it owns: the next batch
+     * of that partition starts at `offset`; batches fetched before stop being
+     * active. Commits nothing.
+     */
+    seek(topic: string, partition: number, offset: string): void;
     /** Leaves the group and disconnects. */
     stop(): Promise<void>;
 }

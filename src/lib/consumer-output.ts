@@ -14,6 +14,8 @@ export interface RecordIn {
     headers: Record<string, string | string[]>;
     /** ms since the epoch, decimal string */
     timestamp: string;
+    /** the partition's end offset (high watermark) when the record was fetched, decimal string */
+    highWaterOffset?: string;
 }
 
 export interface ConsumerMessage {
@@ -24,6 +26,8 @@ export interface ConsumerMessage {
     key: Buffer | string | null;
     headers: Record<string, string | string[]>;
     timestamp: number;
+    /** Figures of the fetch: the partition's end offset then (lag of this record = highWaterOffset - offset - 1). */
+    kafka?: { highWaterOffset: number };
     /**
      * The receipt: which consumer node emitted which record. Nodes downstream may
      * rewrite msg.attribute (kafka-publish puts the written record's coordinates
@@ -37,6 +41,8 @@ export interface Receipt {
     topic: string;
     partition: number;
     offset: number;
+    /** which handing-out of the record (a record can be handed out again after an aborted transaction) */
+    seq?: number;
 }
 
 export interface OutputResult {
@@ -46,7 +52,7 @@ export interface OutputResult {
 }
 
 /** `msgid`: the new message's `_msgid`. */
-export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: string, msgid: string): OutputResult {
+export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: string, msgid: string, seq?: number): OutputResult {
     let payload: Buffer | string | unknown = r.value;
     let parseError: string | undefined;
     if (format !== 'buffer' && r.value !== null) {
@@ -69,8 +75,11 @@ export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: st
         key,
         headers: { ...r.headers },
         timestamp: Number(r.timestamp),
-        _kafka: { consumer, topic: r.topic, partition: r.partition, offset: Number(r.offset) },
+        _kafka: seq === undefined
+            ? { consumer, topic: r.topic, partition: r.partition, offset: Number(r.offset) }
+            : { consumer, topic: r.topic, partition: r.partition, offset: Number(r.offset), seq },
     };
+    if (r.highWaterOffset !== undefined) msg.kafka = { highWaterOffset: Number(r.highWaterOffset) };
     return parseError === undefined ? { msg } : { msg, parseError };
 }
 
@@ -82,10 +91,12 @@ export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: st
 export function ackFor(
     msg: { _kafka?: unknown; attribute?: unknown },
     consumer: string,
-): { topic: string; partition: number; offset: string } | null {
-    const receipt = msg._kafka as { consumer?: unknown } | undefined;
+): { topic: string; partition: number; offset: string; seq?: number } | null {
+    const receipt = msg._kafka as { consumer?: unknown; seq?: unknown } | undefined;
     if (receipt && typeof receipt === 'object') {
-        return receipt.consumer === consumer ? ackCoordinates(receipt) : null;
+        if (receipt.consumer !== consumer) return null;
+        const c = ackCoordinates(receipt);
+        return c && typeof receipt.seq === 'number' ? { ...c, seq: receipt.seq } : c;
     }
     return ackCoordinates(msg.attribute);
 }

@@ -3,12 +3,17 @@
 // client library here: records come in through the members (lib/consumer-client),
 // go out through the host's emit(), and come back as ack() or fail().
 //
-// Two acknowledgement policies share it:
+// Three acknowledgement policies share it:
 // - 'immediate': a record is done as soon as it is handed to the flow;
 // - 'flow': a record is done when the flow says so (ack), failed records are
 //   retried after the retry backoff, then skipped or dead-lettered; at most
 //   maxInFlight records are out at once, shared fairly between the partitions
-//   that have records waiting.
+//   that have records waiting;
+// - 'eos' (exactly once): as 'flow', but each input partition's records are
+//   handed out inside a Kafka transaction of that partition's own transactional
+//   producer. kafka-publish writes their outputs inside it (transactionOf), the
+//   consumed offsets join it, and it commits once every record in it is done; a
+//   failure aborts it and its records are delivered again from its first one.
 // Either way the committed offset never passes a record that is not done
 // (lib/offset-tracker), and what was done above it travels with the commit, so
 // a partition's next owner does not deliver it again.
@@ -16,10 +21,13 @@ import { OffsetTracker, tpKey } from './offset-tracker';
 import type {
     BatchControl, ConsumerClient, ConsumerOptions, ConsumerRecord, PartitionAssignment,
 } from './consumer-client';
+import type { ProducerTransaction, TransactionalProducer } from './producer-client';
 import { afterFailure, failureText } from './failure-policy';
 import { retryDelay } from './connection-state';
+import { EndOffsets, sumLag } from './live-figures';
+import type { TopicPartitionOffset } from './offset-tracker';
 
-export type AckPolicy = 'immediate' | 'flow';
+export type AckPolicy = 'immediate' | 'flow' | 'eos';
 
 export interface EngineSettings {
     policy: AckPolicy;
@@ -33,20 +41,44 @@ export interface EngineSettings {
     retryBackoff: number;
     /** ms a record may stay unacknowledged before it counts as failed; 0: for ever */
     ackTimeout: number;
-    /** ms between commits; 0: as soon as a burst of acknowledgements is over */
+    /**
+     * ms between commits in 'immediate'; 0: as soon as a burst of records is handed out.
+     * 'flow' commits acknowledged records as soon as the previous commit is done
+     * (so a crash brings back only records not yet acknowledged), and at least this often.
+     */
     commitInterval: number;
     /** ms between heartbeats while the flow is full */
     heartbeatInterval: number;
+    /** 'eos': the group whose offsets join the transactions */
+    groupId?: string;
+    /** 'eos': most records handed out in one transaction */
+    txnMaxRecords?: number;
+    /** 'eos': ms a transaction stays open for new records, at most */
+    txnMaxMs?: number;
+}
+
+/** Which handing-out of a record a message refers to (an aborted transaction's records are handed out again). */
+export interface RecordRef {
+    topic: string;
+    partition: number;
+    offset: string;
+    /** the handing-out's number; absent: any */
+    seq?: number;
 }
 
 /** What a member's client calls back into the engine. */
-export type MemberHooks = Pick<ConsumerOptions, 'onBatch' | 'onAssignment' | 'onCrash' | 'onRebalancing' | 'concurrency'>;
+export type MemberHooks = Pick<ConsumerOptions, 'onBatch' | 'onAssignment' | 'onCrash' | 'onRebalancing' | 'concurrency'> & {
+    /** the member's place in the node (0 .. consumerCount - 1), not passed on to the client */
+    member?: number;
+};
 
 export type EngineEvent =
     | { type: 'retry' | 'skipped'; record: ConsumerRecord; attempts: number; error: string }
     | { type: 'dead-lettered'; record: ConsumerRecord; attempts: number }
     | { type: 'dead-letter-failed'; record: ConsumerRecord; error: unknown }
     | { type: 'commit-failed'; error: unknown }
+    /** 'eos': a transaction was aborted (a failure, a lost partition) or could not be committed */
+    | { type: 'transaction-aborted'; topic: string; partition: number; first: string; error: unknown }
     | { type: 'stop-failed'; error: unknown }
     /** a member stopped on an error; it is restarted after a backoff (or by retryNow) */
     | { type: 'member-failed'; member: number; error: unknown }
@@ -58,10 +90,12 @@ export type EngineEvent =
 export interface EngineHost {
     /** A new group member for these topics, calling the hooks back. */
     createMember(topics: string[], hooks: MemberHooks): ConsumerClient;
-    /** Hands a record to the flow. */
-    emit(record: ConsumerRecord): void;
-    /** Writes a record that failed too often to the dead-letter topic. */
-    deadLetter(record: ConsumerRecord, error: string, attempts: number): Promise<void>;
+    /** Hands a record to the flow; `seq` numbers this handing-out (it goes on the receipt). */
+    emit(record: ConsumerRecord, seq: number): void;
+    /** Writes a record that failed too often to the dead-letter topic ('eos': inside the transaction). */
+    deadLetter(record: ConsumerRecord, error: string, attempts: number, txn?: ProducerTransaction): Promise<void>;
+    /** 'eos': the transactional producer of one input partition (its id fences earlier owners of the partition). */
+    transactionalProducer?(topic: string, partition: number): TransactionalProducer;
     /** The failure text of a record that was not acknowledged within `ms`. */
     ackTimeoutText(ms: number): string;
     event(e: EngineEvent): void;
@@ -83,6 +117,38 @@ interface Delivery {
     record: ConsumerRecord;
     attempts: number;
     timer: ReturnType<typeof setTimeout> | null;
+    seq: number;
+    /** 'eos': the transaction it was handed out in */
+    txn: OpenTxn | null;
+}
+
+/** 'eos': an open transaction of one input partition. */
+interface OpenTxn {
+    topic: string;
+    partition: number;
+    handle: ProducerTransaction;
+    /** the first offset handed out in it: where its records start again when it is aborted */
+    first: string;
+    count: number;
+    /** takes no more records; commits once the records in it are done */
+    closing: boolean;
+    committing: boolean;
+    /** committed or aborted */
+    done: boolean;
+    timer: ReturnType<typeof setTimeout> | null;
+}
+
+/** 'eos': the transactions of one input partition of a member. */
+interface PartitionTxns {
+    producer: TransactionalProducer;
+    connected: Promise<void> | null;
+    current: OpenTxn | null;
+    /** the abort of the last transaction, under way */
+    ending: Promise<void> | null;
+    /** no new transaction before this time (the retry backoff after an abort) */
+    blockedUntil: number;
+    /** attempts of records whose transaction was aborted, by offset */
+    attempts: Map<string, number>;
 }
 
 interface Member {
@@ -97,15 +163,27 @@ interface Member {
     restartTimer: ReturnType<typeof setTimeout> | null;
     /** Retries that fell due while paused or rebalancing: emitted once the member may hand out again. */
     deferred: Delivery[];
+    /** 'eos': per input partition */
+    txns: Map<string, PartitionTxns>;
     attempt: number;
     failing: boolean;
     committing: Promise<void>;
+    /** a commit is queued behind the one under way: it takes the newest offsets when it runs */
+    commitQueued: boolean;
 }
 
 /** Batches are handed over for this many partitions at once, at most. */
 const MAX_CONCURRENT_PARTITIONS = 64;
 /** While waiting, the engine looks at the group at least this often. */
 const WAIT_SLICE_MS = 1000;
+
+/** A seek asked of an engine that cannot move its position (the exactly-once policy). */
+export class SeekRefused extends Error {
+    constructor() {
+        super('seek is not available in exactly-once mode');
+        this.name = 'SeekRefused';
+    }
+}
 
 export class DeliveryEngine {
     private readonly members: Member[] = [];
@@ -119,20 +197,28 @@ export class DeliveryEngine {
     private commitSoon: ReturnType<typeof setImmediate> | null = null;
     /** With commit interval 0, a failed commit is tried again after the retry backoff. */
     private commitRetry: ReturnType<typeof setTimeout> | null = null;
+    /** acknowledged by the flow: 'flow' and 'eos' */
     private readonly flow: boolean;
+    private readonly eos: boolean;
+    private seq = 0;
     /** Once full, the flow is refilled when this few records are in flight: in runs, not one record per ack. */
     private readonly lowWater: number;
+    /** Seeks per partition so far: a batch fetched before the latest one hands nothing more out. */
+    private readonly seeks = new Map<string, number>();
+    private readonly ends = new EndOffsets();
 
     constructor(private readonly s: EngineSettings, private readonly host: EngineHost) {
-        this.flow = s.policy === 'flow';
+        this.flow = s.policy !== 'immediate';
+        this.eos = s.policy === 'eos';
+        if (this.eos && !host.transactionalProducer) throw new Error('exactly-once needs transactional producers');
         this.lowWater = s.maxInFlight - Math.max(1, Math.floor(s.maxInFlight / 4));
         for (let i = 0; i < s.consumerCount; i++) {
             this.members.push({
                 index: i, client: null, tracker: new OffsetTracker<Delivery>(), assignment: null, rebalancing: false,
-                seeding: new Map(), restartTimer: null, deferred: [], attempt: 0, failing: false, committing: Promise.resolve(),
+                seeding: new Map(), restartTimer: null, deferred: [], txns: new Map(), attempt: 0, failing: false, committing: Promise.resolve(), commitQueued: false,
             });
         }
-        if (s.commitInterval > 0) this.commitTimer = setInterval(() => void this.commit(), s.commitInterval);
+        if (s.commitInterval > 0 && !this.eos) this.commitTimer = setInterval(() => void this.commit(), s.commitInterval);
     }
 
     // ---- what the host asks ---------------------------------------------------
@@ -145,15 +231,24 @@ export class DeliveryEngine {
     }
 
     /** A record came back done. Ignored for records this node no longer holds (a lost partition, an old ack). */
-    ack(r: { topic: string; partition: number; offset: string }): void {
+    ack(r: RecordRef): void {
         const [m, d] = this.holderOf(r);
         if (m && d) this.acknowledge(m, d);
     }
 
     /** A record came back failed. */
-    fail(r: { topic: string; partition: number; offset: string }, error: unknown): void {
+    fail(r: RecordRef, error: unknown): void {
         const [m, d] = this.holderOf(r);
         if (m && d) this.failed(m, d, error);
+    }
+
+    /**
+     * 'eos': the open transaction a record was handed out in, for writing its
+     * outputs; null when the record is not held (any more) or its transaction is over.
+     */
+    transactionOf(r: RecordRef): ProducerTransaction | null {
+        const [, d] = this.holderOf(r);
+        return d && d.txn && !d.txn.done ? d.txn.handle : null;
     }
 
     pause(): void {
@@ -174,6 +269,55 @@ export class DeliveryEngine {
     /** Commits what is done, for every member. */
     commit(): Promise<void> {
         return Promise.all(this.members.map((m) => this.commitMember(m))).then(() => undefined);
+    }
+
+    /**
+     * Replay: moves the position of the partitions this node owns to the offsets
+     * given (the others are left to their owners). Records in flight there are
+     * dropped (their acknowledgements are ignored), batches fetched before stop,
+     * and the sought offset is committed at once, below the committed offset too.
+     * Returns the partitions moved.
+     */
+    seek(targets: TopicPartitionOffset[]): TopicPartitionOffset[] {
+        // Exactly once: the position belongs to each partition's transaction (its abort seeks back itself).
+        if (this.eos) throw new SeekRefused();
+        const moved: TopicPartitionOffset[] = [];
+        for (const t of targets) {
+            const m = this.members.find((x) => x.client && x.assignment?.some((a) => a.topic === t.topic && a.partitions.includes(t.partition)));
+            if (!m || !m.client) continue;
+            const key = tpKey(t.topic, t.partition);
+            try {
+                m.client.seek(t.topic, t.partition, t.offset);
+            } catch {
+                continue; // not running yet: nothing moved
+            }
+            this.seeks.set(key, (this.seeks.get(key) ?? 0) + 1);
+            m.seeding.delete(key);
+            m.tracker.reset(t.topic, t.partition, t.offset).forEach(clearTimer);
+            moved.push(t);
+        }
+        if (moved.length) {
+            this.wake();
+            void this.commit();
+            this.host.event({ type: 'changed' });
+        }
+        return moved;
+    }
+
+    /** Records between this node's position and the end, over the partitions it owns (null: not known yet). */
+    lag(): number | null {
+        let total: number | null = null;
+        for (const m of this.members) {
+            const owned = (m.assignment ?? []).flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
+            const lag = sumLag(owned, this.ends, (topic, partition) => m.tracker.commitPoint(topic, partition));
+            if (lag !== null) total = (total ?? 0) + lag;
+        }
+        return total;
+    }
+
+    /** End offsets read outside a fetch (the status refresh): lag keeps growing while paused. */
+    noteEnds(topic: string, ends: { partition: number; offset: string }[]): void {
+        for (const e of ends) this.ends.raise(topic, e.partition, e.offset);
     }
 
     view(): EngineView {
@@ -231,10 +375,10 @@ export class DeliveryEngine {
         }
     }
 
-    private holderOf(r: { topic: string; partition: number; offset: string }): [Member, Delivery] | [null, null] {
+    private holderOf(r: RecordRef): [Member, Delivery] | [null, null] {
         for (const m of this.members) {
             const d = m.tracker.get(r.topic, r.partition, r.offset);
-            if (d !== undefined) return [m, d];
+            if (d !== undefined) return r.seq === undefined || r.seq === d.seq ? [m, d] : [null, null];
         }
         return [null, null];
     }
@@ -247,19 +391,23 @@ export class DeliveryEngine {
                 if (m.tracker.get(r.topic, r.partition, r.offset) === d) this.failed(m, d, this.host.ackTimeoutText(this.s.ackTimeout));
             }, this.s.ackTimeout);
         }
-        this.host.emit(d.record);
+        this.host.emit(d.record, d.seq);
     }
 
     private acknowledge(m: Member, d: Delivery): void {
         clearTimer(d);
         if (m.tracker.ack(d.record.topic, d.record.partition, d.record.offset) === undefined) return;
         if (this.inFlight() <= this.lowWater) this.wake();
-        this.commitIfNoInterval();
+        if (d.txn) this.tryCommitTxn(m, d.txn);
+        else this.commitSoonAfter(true);
     }
 
-    /** With commit interval 0, commits as soon as the current burst of acks is over. */
-    private commitIfNoInterval(): void {
-        if (this.s.commitInterval === 0 && !this.commitSoon && !this.closing) {
+    /**
+     * Commits once the current burst is over: after acknowledgements ('flow') always, after
+     * records handed out ('immediate') only with commit interval 0.
+     */
+    private commitSoonAfter(acknowledged: boolean): void {
+        if ((acknowledged || this.s.commitInterval === 0) && !this.commitSoon && !this.closing) {
             this.commitSoon = setImmediate(() => { this.commitSoon = null; void this.commit(); });
         }
     }
@@ -271,19 +419,33 @@ export class DeliveryEngine {
         const text = failureText(error);
         const action = afterFailure(d.attempts, this.s.maxAttempts, this.s.afterMaxAttempts);
         const stillHeld = () => !this.closing && m.tracker.get(r.topic, r.partition, r.offset) === d;
+        if (d.txn) {
+            this.txnsOf(m, r.topic, r.partition).attempts.set(r.offset, d.attempts);
+            if (action === 'retry') {
+                // Nothing the transaction wrote becomes visible; its records come again from its first one.
+                this.host.event({ type: 'retry', record: r, attempts: d.attempts, error: text });
+                this.abortTxn(m, d.txn, error);
+                return;
+            }
+        }
         if (action === 'skip') {
             this.host.event({ type: 'skipped', record: r, attempts: d.attempts, error: text });
             this.acknowledge(m, d);
             return;
         }
         if (action === 'dead-letter') {
-            this.host.deadLetter(r, text, d.attempts).then(() => {
+            const txn = d.txn;
+            this.host.deadLetter(r, text, d.attempts, txn?.handle).then(() => {
                 if (!stillHeld()) return; // acknowledged meanwhile, or the partition moved
                 this.host.event({ type: 'dead-lettered', record: r, attempts: d.attempts });
                 this.acknowledge(m, d);
             }, (err: unknown) => {
                 this.host.event({ type: 'dead-letter-failed', record: r, error: err });
                 if (!stillHeld()) return;
+                if (txn) {
+                    this.abortTxn(m, txn, err);
+                    return;
+                }
                 d.attempts--; // the dead-letter topic is tried again after the backoff
                 d.timer = setTimeout(() => {
                     d.timer = null;
@@ -306,7 +468,11 @@ export class DeliveryEngine {
     // ---- commits ------------------------------------------------------------------
 
     private commitMember(m: Member): Promise<void> {
+        // 'eos': offsets are committed by the transactions, never by the consumer.
+        if (this.eos || m.commitQueued) return m.committing;
+        m.commitQueued = true;
         m.committing = m.committing.then(async () => {
+            m.commitQueued = false;
             const c = m.client;
             const offsets = m.tracker.pendingCommits();
             if (!c || !offsets.length) return;
@@ -422,25 +588,30 @@ export class DeliveryEngine {
     private async onBatch(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl): Promise<void> {
         if (!records.length || !this.live(m, c, control)) return;
         const { topic, partition } = records[0];
+        this.ends.note(topic, partition, records[0].offset, records[records.length - 1].highWaterOffset);
+        const sought = this.seeks.get(tpKey(topic, partition)) ?? 0;
         // Counted at once, and handing out starts a tick later: the client hands several
         // partitions' batches over in one go, and each must see the others' share.
         this.activeBatches++;
         try {
             await Promise.resolve();
-            const seeding = m.seeding.get(tpKey(topic, partition));
-            if (seeding) await seeding;
+            const key = tpKey(topic, partition);
+            // Heartbeats go on while the previous owner's progress is read (or, exactly once, fenced).
+            if (m.seeding.has(key) && !(await this.waitUntil(m, c, control, () => !m.seeding.has(key)))) return;
             if (!this.live(m, c, control)) return;
             if (!this.settled() && !(await this.waitUntil(m, c, control, () => this.settled()))) return;
-            await this.handOut(m, c, records, control);
+            await this.handOut(m, c, records, control, sought);
         } finally {
             this.activeBatches--;
             this.wake();
         }
     }
 
-    private async handOut(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl): Promise<void> {
+    private async handOut(m: Member, c: ConsumerClient, records: ConsumerRecord[], control: BatchControl, sought = 0): Promise<void> {
         const { topic, partition } = records[0];
         const t = m.tracker;
+        const key = tpKey(topic, partition);
+        const stale = () => this.seeks.size > 0 && (this.seeks.get(key) ?? 0) !== sought;
         // The client's position moves once per run of handed-out records, not per record.
         let unresolved: string | null = null;
         for (const record of records) {
@@ -450,16 +621,203 @@ export class DeliveryEngine {
                 unresolved = null;
                 if (!(await this.waitUntil(m, c, control, () => this.canRefill(m, topic, partition)))) return;
             }
+            if (stale()) return; // a seek moved the partition: what this batch holds is not wanted
             if (!this.flow) {
-                if (t.pass(topic, partition, record.offset)) this.host.emit(record);
-            } else {
-                const d: Delivery = { record, attempts: 0, timer: null };
+                if (t.pass(topic, partition, record.offset)) this.host.emit(record, ++this.seq);
+            } else if (!this.eos) {
+                const d: Delivery = { record, attempts: 0, timer: null, seq: ++this.seq, txn: null };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') this.emit(m, d);
+            } else {
+                let txn = this.usableTxn(m, topic, partition);
+                if (!txn) {
+                    if (unresolved !== null) control.resolveOffset(unresolved);
+                    unresolved = null;
+                    txn = await this.openTxn(m, c, control, topic, partition);
+                    if (!txn) return;
+                }
+                const pt = this.txnsOf(m, topic, partition);
+                const d: Delivery = { record, attempts: pt.attempts.get(record.offset) ?? 0, timer: null, seq: ++this.seq, txn };
+                if (t.deliver(topic, partition, record.offset, d) === 'new') {
+                    if (txn.count++ === 0) txn.first = record.offset;
+                    if (txn.count >= (this.s.txnMaxRecords ?? 2000)) txn.closing = true;
+                    this.emit(m, d);
+                }
             }
             unresolved = record.offset;
         }
-        if (unresolved !== null) control.resolveOffset(unresolved);
-        if (!this.flow) this.commitIfNoInterval();
+        if (unresolved !== null && !stale()) control.resolveOffset(unresolved);
+        if (!this.flow) this.commitSoonAfter(false);
+    }
+
+    // ---- exactly once: a transaction per input partition ----------------------------------
+
+    private txnsOf(m: Member, topic: string, partition: number): PartitionTxns {
+        const key = tpKey(topic, partition);
+        let pt = m.txns.get(key);
+        if (!pt) {
+            pt = {
+                producer: this.host.transactionalProducer!(topic, partition), connected: null, current: null, ending: null, blockedUntil: 0, attempts: new Map(),
+            };
+            m.txns.set(key, pt);
+        }
+        return pt;
+    }
+
+    /** The partition's open transaction, when it still takes records. */
+    private usableTxn(m: Member, topic: string, partition: number): OpenTxn | null {
+        const cur = m.txns.get(tpKey(topic, partition))?.current;
+        return cur && !cur.closing && !cur.done ? cur : null;
+    }
+
+    /**
+     * Waits for the partition's previous transaction to be committed (and for the
+     * retry backoff after an abort), then begins the next one; null when the batch must end.
+     */
+    private async openTxn(m: Member, c: ConsumerClient, control: BatchControl, topic: string, partition: number): Promise<OpenTxn | null> {
+        const pt = this.txnsOf(m, topic, partition);
+        for (;;) {
+            if (!this.live(m, c, control)) return null;
+            const cur = pt.current;
+            if (cur && !cur.done) {
+                if (!cur.closing) return cur;
+                if (!(await this.waitUntil(m, c, control, () => pt.current !== cur || cur.done))) return null;
+                continue;
+            }
+            if (Date.now() < pt.blockedUntil) {
+                if (!(await this.waitUntil(m, c, control, () => Date.now() >= pt.blockedUntil))) return null;
+                continue;
+            }
+            try {
+                if (pt.ending) await pt.ending;
+                if (!pt.connected) pt.connected = pt.producer.connect();
+                await pt.connected;
+                const handle = await pt.producer.begin();
+                if (!this.live(m, c, control) || m.txns.get(tpKey(topic, partition)) !== pt) {
+                    await handle.abort().catch(() => undefined);
+                    return null;
+                }
+                const txn: OpenTxn = { topic, partition, handle, first: '', count: 0, closing: false, committing: false, done: false, timer: null };
+                txn.timer = setTimeout(() => {
+                    txn.timer = null;
+                    txn.closing = true;
+                    this.tryCommitTxn(m, txn);
+                }, this.s.txnMaxMs ?? 1000);
+                pt.current = txn;
+                return txn;
+            } catch (err) {
+                // A producer that cannot begin (fenced, the coordinator moving): connect again after the backoff.
+                pt.connected = null;
+                this.host.event({ type: 'commit-failed', error: err });
+                pt.blockedUntil = Date.now() + this.s.retryBackoff;
+            }
+        }
+    }
+
+    /** Commits a closing transaction once every record in it is done: the consumed offsets first, then the transaction. */
+    private tryCommitTxn(m: Member, txn: OpenTxn): void {
+        if (!txn.closing || txn.done || txn.committing) return;
+        const { topic, partition } = txn;
+        if (m.tracker.inFlightOf(topic, partition) > 0) return;
+        const pt = m.txns.get(tpKey(topic, partition));
+        if (txn.timer) clearTimeout(txn.timer);
+        txn.timer = null;
+        txn.committing = true;
+        const point = txn.count ? m.tracker.commitPoint(topic, partition) : null;
+        void (async () => {
+            try {
+                if (point !== null) await txn.handle.sendOffsets(this.s.groupId ?? '', [{ topic, partition, offset: point }]);
+                await txn.handle.commit();
+                txn.done = true;
+                if (pt && pt.current === txn) pt.current = null;
+                if (point !== null) {
+                    m.tracker.markCommitted([{ topic, partition, offset: point }]);
+                    if (pt) for (const o of pt.attempts.keys()) if (BigInt(o) < BigInt(point)) pt.attempts.delete(o);
+                }
+            } catch (err) {
+                // Fenced by the partition's new owner, or the coordinator failed: what it wrote
+                // is not visible; its records come again from its first one (if still ours).
+                txn.committing = false;
+                this.abortTxn(m, txn, err);
+            }
+            this.wake();
+        })();
+    }
+
+    /**
+     * Aborts a transaction: its outputs never become visible to read-committed
+     * readers. Its records are forgotten and fetched again from its first one,
+     * after the retry backoff.
+     */
+    private abortTxn(m: Member, txn: OpenTxn, error: unknown, released = false): void {
+        if (txn.done) return;
+        txn.done = true;
+        if (txn.timer) clearTimeout(txn.timer);
+        txn.timer = null;
+        const { topic, partition } = txn;
+        const key = tpKey(topic, partition);
+        const pt = m.txns.get(key);
+        if (pt && pt.current === txn) {
+            pt.current = null;
+            pt.blockedUntil = Date.now() + this.s.retryBackoff;
+        }
+        this.host.event({ type: 'transaction-aborted', topic, partition, first: txn.first, error });
+        const ending = txn.handle.abort().catch(() => {
+            // A fenced or broken producer: the next transaction connects a new one.
+            if (pt) pt.connected = null;
+        });
+        if (pt) {
+            const tracked: Promise<void> = ending.finally(() => { if (pt.ending === tracked) pt.ending = null; });
+            pt.ending = tracked;
+        }
+        if (pt && !released && m.txns.get(key) === pt) {
+            m.tracker.forget(topic, partition).forEach(clearTimer);
+            m.deferred = m.deferred.filter((d) => d.txn !== txn);
+            if (txn.first && m.client && !this.closing) {
+                try {
+                    m.client.seek(topic, partition, txn.first);
+                } catch (err) {
+                    this.host.event({ type: 'commit-failed', error: err });
+                }
+            }
+        }
+        this.wake();
+    }
+
+    /** Ends the transactions of partitions no longer owned (all when `kept` is empty) and lets their producers go. */
+    private endTxns(m: Member, kept: Set<string>): Promise<void> {
+        const ending: Promise<void>[] = [];
+        for (const [key, pt] of m.txns) {
+            if (kept.has(key)) continue;
+            const cur = pt.current;
+            // Aborted while still known (so the abort is waited for), then let go:
+            // the producer disconnects only once its abort reached the broker.
+            if (cur && !cur.done) this.abortTxn(m, cur, new Error('partition released'), true);
+            m.txns.delete(key);
+            const aborted = pt.ending ?? Promise.resolve();
+            if (pt.connected) {
+                const connected = pt.connected;
+                ending.push(aborted.then(() => connected).then(() => pt.producer.disconnect(), () => undefined).catch(() => undefined));
+            }
+        }
+        return Promise.all(ending).then(() => undefined);
+    }
+
+    /** On close: transactions whose records are all done are committed, the others aborted. */
+    private async finishTxns(m: Member): Promise<void> {
+        const waits: Promise<void>[] = [];
+        for (const pt of m.txns.values()) {
+            const cur = pt.current;
+            if (!cur || cur.done) continue;
+            if (m.tracker.inFlightOf(cur.topic, cur.partition) === 0 && cur.count > 0) {
+                cur.closing = true;
+                this.tryCommitTxn(m, cur);
+                waits.push(new Promise<void>((resolve) => {
+                    const check = () => (cur.done || !cur.committing ? resolve() : setTimeout(check, 20));
+                    check();
+                }));
+            }
+        }
+        await Promise.all(waits);
     }
 
     private onAssignment(m: Member, c: ConsumerClient, assignment: PartitionAssignment[]): void {
@@ -467,6 +825,7 @@ export class DeliveryEngine {
         m.assignment = assignment;
         m.rebalancing = false;
         const owned = assignment.flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })));
+        if (this.eos) void this.endTxns(m, new Set(owned.map((o) => tpKey(o.topic, o.partition))));
         m.tracker.retainOnly(owned).forEach(clearTimer);
         for (const key of m.seeding.keys()) {
             if (!owned.some((o) => tpKey(o.topic, o.partition) === key)) m.seeding.delete(key);
@@ -490,36 +849,67 @@ export class DeliveryEngine {
         const byTopic = new Map<string, number[]>();
         for (const o of taken) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.partition]);
         const asked: PartitionAssignment[] = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
-        const done = c.committed(asked).then((offsets) => {
+        // 'eos': the partitions' transactional producers connect first, which fences their
+        // previous owners; only then is the committed offset final, and fetching starts there.
+        const committed = this.eos ? this.fence(m, c, taken).then(() => c.committed(asked)) : c.committed(asked);
+        const done = committed.then((offsets) => {
             if (m.client !== c) return;
             for (const o of offsets) {
-                if (m.seeding.get(tpKey(o.topic, o.partition)) === done) m.tracker.seed(o.topic, o.partition, o.offset, o.metadata);
+                if (m.seeding.get(tpKey(o.topic, o.partition)) !== done) continue;
+                m.tracker.seed(o.topic, o.partition, o.offset, o.metadata);
+                if (this.eos && BigInt(o.offset) >= 0n) c.seek(o.topic, o.partition, o.offset);
             }
         }, () => undefined).finally(() => {
             for (const o of taken) {
                 const key = tpKey(o.topic, o.partition);
                 if (m.seeding.get(key) === done) m.seeding.delete(key);
             }
+            this.wake();
         });
         for (const o of taken) m.seeding.set(tpKey(o.topic, o.partition), done);
     }
 
+    /**
+     * 'eos': connects the transactional producers of newly owned partitions, trying
+     * again after the backoff until each has connected (or the member stopped):
+     * until then the previous owner may still commit, so nothing is read or handed out.
+     */
+    private async fence(m: Member, c: ConsumerClient, taken: { topic: string; partition: number }[]): Promise<void> {
+        await Promise.all(taken.map(async ({ topic, partition }) => {
+            const pt = this.txnsOf(m, topic, partition);
+            while (m.client === c && !this.closing && m.txns.get(tpKey(topic, partition)) === pt) {
+                try {
+                    if (!pt.connected) pt.connected = pt.producer.connect();
+                    await pt.connected;
+                    return;
+                } catch (err) {
+                    pt.connected = null;
+                    this.host.event({ type: 'commit-failed', error: err });
+                    await new Promise((resolve) => setTimeout(resolve, this.s.retryBackoff));
+                }
+            }
+            throw new Error('no longer this member\'s partition');
+        }));
+    }
+
     // ---- member lifecycle -----------------------------------------------------------
 
-    private dropDeliveries(m: Member): void {
+    private dropDeliveries(m: Member): Promise<void> {
+        const ended = this.eos ? this.endTxns(m, new Set()) : Promise.resolve();
         m.tracker.retainOnly([]).forEach(clearTimer);
         m.deferred = [];
         m.seeding.clear();
         m.assignment = null;
         m.rebalancing = false;
         this.wake();
+        return ended;
     }
 
     private memberFailed(m: Member, c: ConsumerClient, err: unknown): void {
         if (m.client !== c || this.closing) return;
         m.client = null;
         c.stop().catch(() => undefined);
-        this.dropDeliveries(m);
+        void this.dropDeliveries(m);
         m.failing = true;
         this.host.event({ type: 'member-failed', member: m.index, error: err });
         this.host.event({ type: 'changed' });
@@ -534,6 +924,7 @@ export class DeliveryEngine {
     private async startMember(m: Member): Promise<void> {
         if (this.closing || m.client || this.topics.length === 0) return;
         const c: ConsumerClient = this.host.createMember(this.topics, {
+            member: m.index,
             concurrency: Math.min(MAX_CONCURRENT_PARTITIONS, this.flow ? this.s.maxInFlight : MAX_CONCURRENT_PARTITIONS),
             onBatch: (records, control) => this.onBatch(m, c, records, control),
             onAssignment: (a) => this.onAssignment(m, c, a),
@@ -557,12 +948,13 @@ export class DeliveryEngine {
         m.restartTimer = null;
         const c = m.client;
         if (!c) {
-            this.dropDeliveries(m);
+            await this.dropDeliveries(m);
             return;
         }
         await this.commitMember(m);
+        if (this.eos) await this.finishTxns(m);
         m.client = null;
-        this.dropDeliveries(m);
+        await this.dropDeliveries(m);
         await c.stop().catch((err: unknown) => this.host.event({ type: 'stop-failed', error: err }));
     }
 }

@@ -30,6 +30,10 @@ interface PartitionState<T> {
     committedMeta: string | null;
     /** offsets known done above `highest` (from the previous owner's commit), ascending */
     skip: OffsetRange[];
+    /** set by a seek: the position is known (and committable) before anything is delivered */
+    sought: boolean;
+    /** how often the partition was reset by a seek: commits asked for before the last one are stale */
+    resets: number;
 }
 
 export interface CommitPoint extends TopicPartitionOffset {
@@ -47,6 +51,8 @@ export class OffsetTracker<T = unknown> {
     private readonly parts = new Map<string, { topic: string; partition: number; state: PartitionState<T> }>();
     private last: { topic: string; partition: number; state: PartitionState<T> } | null = null;
     private count = 0;
+    /** Each commit point handed out by pendingCommits(), with its partition's reset count then. */
+    private readonly issued = new WeakMap<object, number>();
 
     /** Records delivered and neither acknowledged nor dropped. */
     get inFlight(): number {
@@ -99,7 +105,7 @@ export class OffsetTracker<T = unknown> {
      */
     seed(topic: string, partition: number, committed: string, metadata: string | null): void {
         const s = this.state(topic, partition);
-        if (s.highest >= 0n || s.inFlight.size) return;
+        if (s.highest >= 0n || s.inFlight.size || s.sought) return;
         const base = BigInt(committed);
         if (base < 0n) return;
         s.skip = decodeDone(base, metadata);
@@ -119,7 +125,7 @@ export class OffsetTracker<T = unknown> {
         let p = this.parts.get(key);
         if (!p) {
             if (!create) return undefined;
-            p = { topic, partition, state: { inFlight: new Map(), highest: -1n, committed: -1n, committedMeta: null, skip: [] } };
+            p = { topic, partition, state: { inFlight: new Map(), highest: -1n, committed: -1n, committedMeta: null, skip: [], sought: false, resets: 0 } };
             this.parts.set(key, p);
         }
         this.last = p;
@@ -148,7 +154,7 @@ export class OffsetTracker<T = unknown> {
     }
 
     private pointOf(s: PartitionState<T>): string | null {
-        if (s.highest < 0n) return null;
+        if (s.highest < 0n && !s.sought) return null;
         const oldest = s.inFlight.keys().next();
         return oldest.done ? String(s.highest + 1n) : oldest.value;
     }
@@ -177,7 +183,11 @@ export class OffsetTracker<T = unknown> {
             const p = BigInt(point);
             if (p < state.committed) continue;
             const metadata = encodeDone(p, this.doneAbove(state, p));
-            if (p > state.committed || metadata !== state.committedMeta) out.push({ topic, partition, offset: point, metadata });
+            if (p > state.committed || metadata !== state.committedMeta) {
+                const c = { topic, partition, offset: point, metadata };
+                this.issued.set(c, state.resets);
+                out.push(c);
+            }
         }
         return out;
     }
@@ -187,9 +197,32 @@ export class OffsetTracker<T = unknown> {
         for (const c of offsets) {
             const s = this.lookup(c.topic, c.partition);
             if (!s || BigInt(c.offset) < s.committed) continue;
+            // A commit asked for before a seek says nothing about the position the seek set.
+            const resets = this.issued.get(c);
+            if (resets !== undefined && resets !== s.resets) continue;
             s.committed = BigInt(c.offset);
             s.committedMeta = c.metadata ?? null;
         }
+    }
+
+    /**
+     * Moves a partition's position to `offset` (a seek): its in-flight records are
+     * dropped (their acknowledgements are ignored from now on), what a previous
+     * owner had done ahead is forgotten, and `offset` becomes the commit point,
+     * even below the offset committed so far. Returns the dropped data.
+     */
+    reset(topic: string, partition: number, offset: string): T[] {
+        const s = this.state(topic, partition);
+        const dropped = [...s.inFlight.values()];
+        this.count -= s.inFlight.size;
+        s.inFlight.clear();
+        s.highest = BigInt(offset) - 1n;
+        s.skip = [];
+        s.sought = true;
+        s.resets++;
+        s.committed = -1n;
+        s.committedMeta = null;
+        return dropped;
     }
 
     /** In-flight records of one partition. */
@@ -218,6 +251,21 @@ export class OffsetTracker<T = unknown> {
             this.parts.delete(key);
         }
         return dropped;
+    }
+
+    /**
+     * Forgets one partition (its transaction was aborted): its records are
+     * delivered again from wherever the client fetches next. Returns the dropped
+     * in-flight data.
+     */
+    forget(topic: string, partition: number): T[] {
+        const key = tpKey(topic, partition);
+        const p = this.parts.get(key);
+        if (!p) return [];
+        this.last = null;
+        this.parts.delete(key);
+        this.count -= p.state.inFlight.size;
+        return [...p.state.inFlight.values()];
     }
 
     /** All in-flight data (for clean-up). */

@@ -39,3 +39,24 @@ export interface ProducerClient {
     /** Called once per produce request sent to a broker; returns an unsubscribe function. */
     onProduceRequest(listener: () => void): () => void;
 }
+
+/** One Kafka transaction of a transactional producer. */
+export interface ProducerTransaction {
+    /** Writes records inside the transaction (acks all, compression as given). */
+    send(batches: TopicRecords[], options: Pick<SendOptions, 'timeout' | 'compression'>): Promise<PartitionWriteResult[]>;
+    /** Adds a consumer group's offsets to the transaction: they are committed with it, or not at all. */
+    sendOffsets(groupId: string, offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
+    commit(): Promise<void>;
+    abort(): Promise<void>;
+}
+
+/**
+ * A producer with a transactional id. Connecting fences every earlier producer
+ * with the same id: a transaction it left open is aborted and it can commit
+ * nothing more.
+ */
+export interface TransactionalProducer {
+    connect(): Promise<void>;
+    begin(): Promise<ProducerTransaction>;
+    disconnect(): Promise<void>;
+}

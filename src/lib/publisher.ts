@@ -2,7 +2,9 @@
 // when it is queued, batches records (./batcher), sends each batch as one produce
 // round and gives every record its own offset: the partition's base offset from
 // the broker plus the record's place among that partition's records in the request.
-import type { ProducerClient, SendOptions, TopicRecords, OutgoingRecord, PartitionWriteResult } from './producer-client';
+import type {
+    ProducerClient, SendOptions, TopicRecords, OutgoingRecord, PartitionWriteResult, ProducerTransaction,
+} from './producer-client';
 import type { ProducerSettings } from './settings';
 import { acksValue } from './kafkajs-options';
 import { Batcher, realClock } from './batcher';
@@ -24,6 +26,15 @@ export class PlacementProblem extends Error {
     constructor(readonly problem: Problem) {
         super(problem.key);
         this.name = 'PlacementProblem';
+    }
+}
+
+/** The broker's answer did not cover the record's partition: the record may not be written. */
+export class UnacknowledgedError extends Error {
+    readonly retriable = true;
+    constructor(readonly topic: string, readonly partition: number) {
+        super(`No acknowledgement for ${topic} [${partition}]: the record may not have been written (the partition's leader moved during the request)`);
+        this.name = 'UnacknowledgedError';
     }
 }
 
@@ -78,6 +89,8 @@ export class Publisher {
     private readonly partitions = new Map<string, { ids: number[]; at: number }>();
     private readonly lookups = new Map<string, Promise<number[] | null>>();
     private readonly options: SendOptions;
+    /** Records waiting for this turn's request of their transaction. */
+    private readonly inTxn = new Map<ProducerTransaction, Pending[]>();
     /** records the broker acknowledged (or, with acks None, that were sent) */
     written = 0;
     failed = 0;
@@ -101,11 +114,34 @@ export class Publisher {
 
     /** Queues a record; `cb` is told where it was written once the broker acknowledged it. */
     publish(record: PublishRecord, cb: Written): void {
+        this.place(record, cb, (message) => this.batcher.add({ topic: record.topic, partition: message.partition, size: record.size, message, index: 0, cb }));
+    }
+
+    /**
+     * Writes a record inside a Kafka transaction (exactly-once mode). Records for the
+     * same transaction that arrive in the same turn of the event loop go out in one request.
+     */
+    publishIn(txn: ProducerTransaction, record: PublishRecord, cb: Written): void {
+        this.place(record, cb, (message) => {
+            let queue = this.inTxn.get(txn);
+            if (!queue) {
+                this.inTxn.set(txn, queue = []);
+                setImmediate(() => {
+                    this.inTxn.delete(txn);
+                    void this.sendVia(queue!, (request) => txn.send(request, this.options), -1);
+                });
+            }
+            queue.push({ topic: record.topic, partition: message.partition, size: record.size, message, index: 0, cb });
+        });
+    }
+
+    /** Chooses the record's partition (reading the topic's partitions when needed), then hands it on. */
+    private place(record: PublishRecord, cb: Written, then: (message: OutgoingRecord) => void): void {
         const cached = this.partitions.get(record.topic);
         // The synchronous path keeps arrival order when the partition list is known.
         if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS &&
             (record.partition === null || cached.ids.includes(record.partition))) {
-            this.enqueue(record, cached.ids, cb);
+            then(this.message(record, cached.ids));
             return;
         }
         this.lookup(record.topic).then((ids) => {
@@ -116,7 +152,7 @@ export class Publisher {
                     params: { partition: record.partition, topic: record.topic, count: ids.length },
                 });
             }
-            this.enqueue(record, ids, cb);
+            then(this.message(record, ids));
         }).catch((err: unknown) => answer(cb, err));
     }
 
@@ -125,14 +161,13 @@ export class Publisher {
         return this.batcher.drain();
     }
 
-    private enqueue(record: PublishRecord, ids: number[], cb: Written): void {
+    private message(record: PublishRecord, ids: number[]): OutgoingRecord {
         const partition = record.partition ?? choosePartition(record.topic, record.key, ids, this.roundRobin);
         // Only the fields the client reads, and headers only when there are some: the
         // client copies each record's own properties once more while encoding it.
-        const message: OutgoingRecord = record.headers
+        return record.headers
             ? { partition, key: record.key, value: record.value, headers: record.headers as OutgoingRecord['headers'] }
             : { partition, key: record.key, value: record.value };
-        this.batcher.add({ topic: record.topic, partition, size: record.size, message, index: 0, cb });
     }
 
     /** Reads a topic's partitions again (one read per topic at a time). */
@@ -150,6 +185,12 @@ export class Publisher {
     }
 
     private async send(batch: Pending[]): Promise<void> {
+        const producer = () => this.init.producer();
+        await this.sendVia(batch, async (request) => (await producer()).send(request, this.options), this.options.acks);
+    }
+
+    /** Sends a batch as one request through `sender` and answers each record with its own offset. */
+    private async sendVia(batch: Pending[], sender: (request: TopicRecords[]) => Promise<PartitionWriteResult[]>, acks: number): Promise<void> {
         // Group by topic, keeping each partition's records in queue order, and note
         // each record's place among its partition's records in the request.
         const topics = new Map<string, { records: OutgoingRecord[]; counts: number[] }>();
@@ -165,8 +206,7 @@ export class Publisher {
         for (const [topic, t] of topics) request.push({ topic, records: t.records });
         let results: PartitionWriteResult[];
         try {
-            const producer = await this.init.producer();
-            results = await producer.send(request, this.options);
+            results = await sender(request);
         } catch (err) {
             // A topic that lost or changed partitions is read again before its next record.
             if (causedBy(err, 'UNKNOWN_TOPIC_OR_PARTITION', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER')) {
@@ -181,15 +221,24 @@ export class Publisher {
         for (const r of results) {
             let list = bases.get(r.topic);
             if (!list) bases.set(r.topic, list = []);
-            if (this.options.acks !== 0 && r.baseOffset !== '-1') {
+            if (acks !== 0 && r.baseOffset !== '-1') {
                 const big = BigInt(r.baseOffset);
                 list[r.partition] = big <= BigInt(Number.MAX_SAFE_INTEGER) - BigInt(batch.length) ? Number(big) : big;
             }
         }
-        this.written += batch.length;
         for (let n = 0; n < batch.length; n++) {
             const item = batch[n];
             const base = bases.get(item.topic)?.[item.partition];
+            if (base === undefined && acks !== 0) {
+                // The client answered without this partition: kafkajs 2.2.4, retrying a
+                // request after a leader moved, skips a partition whose new leader had
+                // already answered for others, and reports success. Not written: say so.
+                this.failed++;
+                this.partitions.delete(item.topic);
+                answer(item.cb, new UnacknowledgedError(item.topic, item.partition));
+                continue;
+            }
+            this.written++;
             const offset = base === undefined ? -1 : typeof base === 'number' ? base + item.index : Number(base + BigInt(item.index));
             answer(item.cb, null, { topic: item.topic, partition: item.partition, offset });
         }

@@ -40,8 +40,12 @@ const keyOf = (r: RecordIn): string => `${r.topic}\u0000${r.partition}\u0000${r.
 
 export class OrderedDecoder<R extends RecordIn> {
     private readonly lanes = new Map<string, Lane<R>>();
-    /** records queued or being decoded: a record handed out again (a retry) while still here is not queued twice */
-    private readonly pending = new Set<string>();
+    /**
+     * Records queued or being decoded, by coordinates: a record handed out again (a
+     * retry) while still here is not queued twice; its newest hand-out is the one
+     * delivered (the engine matches acknowledgements to it).
+     */
+    private readonly pending = new Map<string, R>();
     private closed = false;
     private troubled = false;
 
@@ -55,8 +59,11 @@ export class OrderedDecoder<R extends RecordIn> {
     push(record: R): void {
         if (this.closed) return;
         const k = keyOf(record);
-        if (this.pending.has(k)) return;
-        this.pending.add(k);
+        if (this.pending.has(k)) {
+            this.pending.set(k, record);
+            return;
+        }
+        this.pending.set(k, record);
         const laneKey = `${record.topic}\u0000${record.partition}`;
         let lane = this.lanes.get(laneKey);
         if (!lane) this.lanes.set(laneKey, lane = { queue: [], running: false });
@@ -90,8 +97,9 @@ export class OrderedDecoder<R extends RecordIn> {
                         await sleep(retryDelay(attempt++, this.retryBackoff));
                         continue; // the same record again: order holds
                     }
+                    const newest = this.pending.get(keyOf(record)) ?? record;
                     this.finish(lane, record);
-                    this.host.reject(record, e);
+                    this.host.reject(newest, e);
                     continue;
                 }
                 if (this.closed) return;
@@ -100,8 +108,9 @@ export class OrderedDecoder<R extends RecordIn> {
                     this.troubled = false;
                     this.host.recovered();
                 }
+                const newest = this.pending.get(keyOf(record)) ?? record;
                 this.finish(lane, record);
-                this.host.deliver(record, decoded);
+                this.host.deliver(newest, decoded);
             }
         } finally {
             lane.running = false;

@@ -4,7 +4,8 @@
 
 export type SaslMode = 'none' | 'plain' | 'scram';
 export type ScramMechanism = 'sha-256' | 'sha-512';
-export type AckMode = 'flow' | 'immediate';
+/** 'eos': exactly once, through Kafka transactions */
+export type AckMode = 'flow' | 'immediate' | 'eos';
 export type IsolationLevel = 'uncommitted' | 'committed';
 export type RebalanceStrategy = 'range' | 'roundrobin';
 export type InitialOffset = 'newest' | 'oldest';
@@ -31,6 +32,10 @@ export interface ConsumerGroupSettings {
     initialOffset: InitialOffset;
     /** seconds; 0 = the broker's default */
     offsetRetention: number;
+    /** exactly once: most records in one transaction */
+    txnMaxRecords: number;
+    /** exactly once: ms a transaction stays open for new records, at most */
+    txnMaxMs: number;
 }
 
 export interface ProducerSettings {
@@ -87,6 +92,8 @@ export const CONSUMER_DEFAULTS: Readonly<ConsumerGroupSettings> = Object.freeze(
     commitInterval: 1000,
     initialOffset: 'newest',
     offsetRetention: 0,
+    txnMaxRecords: 2000,
+    txnMaxMs: 1000,
 });
 
 export const PRODUCER_DEFAULTS: Readonly<ProducerSettings> = Object.freeze({
@@ -121,7 +128,7 @@ export const KAFKA_VERSIONS = [
 const ENUMS: Record<string, readonly string[]> = {
     saslMode: ['none', 'plain', 'scram'],
     scramMechanism: ['sha-256', 'sha-512'],
-    ackMode: ['flow', 'immediate'],
+    ackMode: ['flow', 'immediate', 'eos'],
     isolationLevel: ['uncommitted', 'committed'],
     rebalanceStrategy: ['range', 'roundrobin'],
     initialOffset: ['newest', 'oldest'],
@@ -144,6 +151,8 @@ const NUMBER_MINIMUMS: Record<string, number> = {
     fetchMaxWait: 0,
     commitInterval: 0,
     offsetRetention: 0,
+    txnMaxRecords: 1,
+    txnMaxMs: 10,
     maxMessageBytes: 1,
     producerRequestTimeout: 1,
     flushBytes: 0,
@@ -260,6 +269,8 @@ export function readSettings(
         commitInterval: num(raw, 'commitInterval', c.commitInterval, problems),
         initialOffset: pick(raw, 'initialOffset', c.initialOffset, problems),
         offsetRetention: num(raw, 'offsetRetention', c.offsetRetention, problems),
+        txnMaxRecords: num(raw, 'txnMaxRecords', c.txnMaxRecords, problems),
+        txnMaxMs: num(raw, 'txnMaxMs', c.txnMaxMs, problems),
     };
     if (consumer.heartbeatInterval >= consumer.sessionTimeout) {
         problems.push({
@@ -292,6 +303,9 @@ export function readSettings(
         if (producer.idempotent) problems.push({ key: 'version-feature', params: { feature: 'idempotent', version: kafkaVersion } });
         if (consumer.isolationLevel === 'committed') {
             problems.push({ key: 'version-feature', params: { feature: 'read committed', version: kafkaVersion } });
+        }
+        if (consumer.ackMode === 'eos') {
+            problems.push({ key: 'version-feature', params: { feature: 'exactly once (transactions)', version: kafkaVersion } });
         }
     }
 

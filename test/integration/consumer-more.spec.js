@@ -47,7 +47,24 @@ describe('kafka-consumer commits, slow flows, codecs and rebalances', function (
         await helper.unload();
     });
 
-    for (const ackMode of ['flow', 'immediate']) {
+    it('after flow: commits acknowledged records at once, whatever the commit interval', async function () {
+        const topic = await createTopic(unique('cons-prompt'), 1);
+        const group = unique('g');
+        const func = `const at = global.get('at') || {}; at[msg.attribute.offset] = Date.now(); global.set('at', at);
+node.send(msg); node.done(); return null;`;
+        const { flow, nodes, credentials } = workerFlow({ topic, group, func, cfg: { ackMode: 'flow', commitInterval: 600000, fetchMaxWait: 100 } });
+        await helper.load(NODES, [...nodes, ...flow], credentials);
+        const global = helper.getNode('w1').context().global;
+        for (let i = 0; i < 5; i++) {
+            await withProducer((p) => p.send({ topic, messages: [{ value: `v${i}` }] }));
+            await waitFor(() => Object.keys({ ...global.get('at') }).length === i + 1, `record ${i} acknowledged`, 30000);
+            const ackedAt = global.get('at')[i];
+            await waitFor(async () => (await committed(group, topic))[0] === i + 1, `record ${i} committed`, 5000, 20);
+            assert.ok(Date.now() - ackedAt < 3000, 'committed within moments of its acknowledgement');
+        }
+    });
+
+    for (const ackMode of ['immediate']) {
         it(`commits at the commit interval, not at every record (ack mode ${ackMode})`, async function () {
             const INTERVAL = 3000;
             const topic = await createTopic(unique('cons-interval'), 1);
@@ -222,8 +239,8 @@ seen[id] = (seen[id] || 0) + 1; global.set('seen2', seen); node.send(msg); node.
         const group = unique('g');
         const count = (key) => `const seen = global.get('${key}') || {}; const id = msg.attribute.partition + ':' + msg.attribute.offset;
 seen[id] = (seen[id] || 0) + 1; global.set('${key}', seen); node.send(msg); node.done(); return null;`;
-        // A commit interval far longer than the test: only the rebalance can commit.
-        const cfg = { commitInterval: 600000, heartbeatInterval: 500, sessionTimeout: 6000 };
+        // Ack mode immediate with a commit interval far longer than the test: only the rebalance can commit.
+        const cfg = { ackMode: 'immediate', commitInterval: 600000, heartbeatInterval: 500, sessionTimeout: 6000 };
         const first = workerFlow({ topic, group, func: count('seen1'), cfg });
         await helper.load(NODES, [...first.nodes, ...first.flow], first.credentials);
         const global = helper.getNode('w1').context().global;

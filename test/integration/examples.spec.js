@@ -110,9 +110,9 @@ describe('examples (Import > Examples) against the broker', function () {
         helper.stopServer(done);
     });
 
-    it('lists five examples, none with credentials', function () {
+    it('lists six examples, none with credentials', function () {
         const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.json')).sort();
-        files.should.have.length(5);
+        files.should.have.length(6);
         for (const f of files) {
             const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, f), 'utf8'));
             flow.should.be.an.Array();
@@ -229,6 +229,30 @@ describe('examples (Import > Examples) against the broker', function () {
         await waitFor(() => transformed.some((m) => m.payload === 'PEAR'), 'the record after the outage', 120000, 200);
         transformed.every((m) => typeof m.payload === 'string' && !m.error).should.be.true();
         (await readBack(output, 2)).map((r) => r.value.toString()).should.deepEqual(['APPLE', 'PEAR']);
+    });
+
+    it('05 writes each record once, inside transactions, and commits the offsets with them', async function () {
+        const input = await createTopic(unique('payments'));
+        const output = await createTopic(unique('payments-processed'));
+        const { flow, credentials, groups } = adapt(example('05'), 'plaintext', { payments: input, 'payments-processed': output });
+        flow.find((n) => n.type === 'kafka-config').ackMode.should.equal('eos');
+        await helper.load(modules(), flow, credentials);
+        await produce(input, ['10.00', '20.00', '30.00']);
+        await waitFor(async () => {
+            const [t] = await withAdmin((admin) => admin.fetchOffsets({ groupId: groups.consume05, topics: [input] }));
+            return t.partitions[0].offset === '3';
+        }, 'the transactions to commit the offsets', 60000);
+        const reader = kafka().consumer({ groupId: unique('reader'), readUncommitted: false });
+        const seen = [];
+        await reader.connect();
+        try {
+            await reader.subscribe({ topics: [output], fromBeginning: true });
+            await reader.run({ eachMessage: async ({ message }) => { seen.push(JSON.parse(message.value.toString()).paid); } });
+            await waitFor(() => seen.length >= 3, 'three committed outputs', 30000);
+        } finally {
+            await reader.disconnect();
+        }
+        seen.should.deepEqual(['10.00', '20.00', '30.00']);
     });
 
     it('06 publishes Avro through the schema registry and consumes it decoded; a plain record goes to the dead-letter topic', async function () {

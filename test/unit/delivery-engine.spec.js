@@ -3,167 +3,14 @@
 // in-memory ConsumerClients whose hooks the specs call as a Kafka client would;
 // the host records what the engine emits and reports. Real timers, small values.
 const assert = require('assert');
-const { DeliveryEngine } = require('../../nodes/lib/delivery-engine');
 const { encodeDone, decodeDone } = require('../../nodes/lib/commit-metadata');
-
-const TOPIC = 't';
-const BACKOFF = 20;
-const HEARTBEAT = 20;
-
-const DEFAULTS = {
-    policy: 'flow', consumerCount: 1, maxInFlight: 100, maxAttempts: 0, afterMaxAttempts: 'skip',
-    retryBackoff: BACKOFF, ackTimeout: 0, commitInterval: 0, heartbeatInterval: HEARTBEAT,
-};
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-
-async function until(what, cond, ms = 1000) {
-    const end = Date.now() + ms;
-    while (!cond()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await sleep(2);
-    }
-}
-
-function deferred() {
-    const d = {};
-    d.promise = new Promise((resolve, reject) => { d.resolve = resolve; d.reject = reject; });
-    return d;
-}
-
-function record(partition, offset, topic = TOPIC) {
-    return { topic, partition, offset: String(offset), key: null, value: Buffer.from(`v${offset}`), headers: {}, timestamp: '0' };
-}
-
-/** Records of one partition, offsets from..to inclusive (or an explicit list). */
-function records(partition, from, to) {
-    const offsets = Array.isArray(from) ? from : Array.from({ length: to - from + 1 }, (_, i) => from + i);
-    return offsets.map((o) => record(partition, o));
-}
-
-function rebalanceError() {
-    const err = new Error('The group is rebalancing, so a rejoin is needed');
-    err.type = 'REBALANCE_IN_PROGRESS';
-    return err;
-}
-
-/** A BatchControl whose heartbeat throws `rebalance` once it is set. */
-function control() {
-    const c = {
-        active: true, rebalance: null, beats: 0, resolved: [],
-        isActive: () => c.active,
-        heartbeat: async () => {
-            c.beats++;
-            if (c.rebalance) throw c.rebalance;
-        },
-        resolveOffset: (o) => c.resolved.push(o),
-    };
-    return c;
-}
-
-/** A batch handed to the engine, its outcome observable without awaiting it. */
-function track(promise) {
-    const b = { state: 'pending', error: null, settledAt: 0 };
-    b.promise = promise.then(
-        () => { b.state = 'resolved'; b.settledAt = Date.now(); },
-        (err) => { b.state = 'rejected'; b.error = err; b.settledAt = Date.now(); },
-    );
-    return b;
-}
-
-class FakeMember {
-    constructor(h, topics, hooks) {
-        this.h = h;
-        this.topics = topics;
-        this.hooks = hooks;
-        this.commits = [];
-        this.committedAsked = [];
-        this.pauses = 0;
-        this.resumes = 0;
-        this.stopped = false;
-    }
-
-    start() { return this.h.onStart ? this.h.onStart(this) : Promise.resolve(); }
-
-    commit(offsets) {
-        this.commits.push(offsets.map((o) => ({ ...o })));
-        return this.h.onCommit ? this.h.onCommit(offsets) : Promise.resolve();
-    }
-
-    committed(partitions) {
-        this.committedAsked.push(partitions);
-        if (this.h.onCommitted) return this.h.onCommitted(partitions);
-        return Promise.resolve(partitions.flatMap((p) => p.partitions.map((partition) => (
-            { topic: p.topic, partition, offset: '-1', metadata: null }))));
-    }
-
-    pause() { this.pauses++; }
-
-    resume() { this.resumes++; }
-
-    stop() { this.stopped = true; return Promise.resolve(); }
-
-    /** onAssignment with partitions of TOPIC. */
-    assign(partitions) { this.hooks.onAssignment(partitions === null ? [] : [{ topic: TOPIC, partitions }]); }
-
-    batch(recs, c = control()) { return track(this.hooks.onBatch(recs, c)); }
-}
-
-const engines = [];
-
-/** An engine with an in-memory host; `h.members` are every member the engine created, in order. */
-function harness(settings = {}) {
-    const h = {
-        members: [], emitted: [], events: [], deadLetters: [], out: new Map(), maxOut: 0,
-        onStart: null, onCommit: null, onCommitted: null, onDeadLetter: null, onEmit: null,
-    };
-    const host = {
-        createMember(topics, hooks) {
-            const m = new FakeMember(h, topics, hooks);
-            h.members.push(m);
-            return m;
-        },
-        emit(r) {
-            h.emitted.push({ topic: r.topic, partition: r.partition, offset: r.offset, at: Date.now() });
-            h.out.set(r.partition, (h.out.get(r.partition) ?? 0) + 1);
-            if (h.onEmit) h.onEmit(r);
-        },
-        deadLetter(r, error, attempts) {
-            h.deadLetters.push({ offset: r.offset, partition: r.partition, error, attempts, at: Date.now() });
-            return h.onDeadLetter ? h.onDeadLetter(r) : Promise.resolve();
-        },
-        ackTimeoutText: (ms) => `not acknowledged within ${ms} ms`,
-        event(e) { h.events.push({ ...e, at: Date.now() }); },
-    };
-    h.settings = { ...DEFAULTS, ...settings };
-    h.engine = new DeliveryEngine(h.settings, host);
-    engines.push(h.engine);
-    h.ack = (partition, offset) => {
-        h.out.set(partition, (h.out.get(partition) ?? 0) - 1);
-        h.engine.ack({ topic: TOPIC, partition, offset: String(offset) });
-    };
-    h.fail = (partition, offset, err = new Error('boom')) => h.engine.fail({ topic: TOPIC, partition, offset: String(offset) }, err);
-    /** Emitted offsets of a partition, as numbers, in order. */
-    h.offsets = (partition) => h.emitted.filter((e) => e.partition === partition).map((e) => Number(e.offset));
-    h.commits = () => h.members.flatMap((m) => m.commits).flat();
-    h.lastCommit = (partition) => h.commits().filter((c) => c.partition === partition).pop();
-    h.eventsOf = (type) => h.events.filter((e) => e.type === type);
-    return h;
-}
-
-/** Subscribes, and gives member i the partitions in assignments[i] (null: still joining); waits for the takeover reads. */
-async function started(settings, ...assignments) {
-    const h = harness(settings);
-    await h.engine.setTopics([TOPIC]);
-    assignments.forEach((a, i) => { if (a !== null) h.members[i].assign(a); });
-    await tick();
-    return h;
-}
+const {
+    TOPIC, BACKOFF, HEARTBEAT, sleep, tick, until, deferred, records, rebalanceError, control, harness, started, closeEngines, timers,
+} = require('./engine-support');
 
 describe('DeliveryEngine', function () {
     afterEach(async function () {
-        await Promise.all(engines.splice(0).map((e) => e.close()));
+        await closeEngines();
     });
 
     describe("'immediate' policy", function () {
@@ -793,22 +640,50 @@ describe('DeliveryEngine', function () {
             assert.deepStrictEqual(h.lastCommit(0), { topic: TOPIC, partition: 0, offset: '2', metadata: null });
         });
 
-        it('with an interval, commits on the interval, not before', async function () {
-            const h = await started({ commitInterval: 30 }, [0]);
+        it('immediate, with an interval: commits on the interval, not before', async function () {
+            const h = await started({ policy: 'immediate', commitInterval: 30 }, [0]);
             await h.members[0].batch(records(0, 0, 1)).promise;
-            h.ack(0, 0);
-            h.ack(0, 1);
             await tick();
             assert.deepStrictEqual(h.commits(), [], 'not before the interval');
             await until('the interval commit', () => h.commits().length === 1, 200);
             assert.strictEqual(h.lastCommit(0).offset, '2');
             await h.engine.close();
         });
+
+        it('after flow, whatever the interval: acknowledged records are committed once the burst of acks is over', async function () {
+            const h = await started({ commitInterval: 60000 }, [0]);
+            await h.members[0].batch(records(0, 0, 3)).promise;
+            h.ack(0, 0);
+            h.ack(0, 1);
+            assert.deepStrictEqual(h.commits(), [], 'not within the burst');
+            await until('a commit after the acks', () => h.commits().length === 1, 200);
+            assert.strictEqual(h.lastCommit(0).offset, '2');
+            h.ack(0, 3);
+            await until('the next commit', () => h.commits().length === 2, 200);
+            assert.strictEqual(h.lastCommit(0).offset, '2', 'offset 2 is still out');
+            assert.deepStrictEqual(decodeDone(2n, h.lastCommit(0).metadata), [{ first: 3n, last: 3n }], 'what is done above it travels with it');
+            await h.engine.close();
+        });
+
+        it('after flow: one commit under way per member; acks meanwhile go in one following commit', async function () {
+            const h = await started({ commitInterval: 60000 }, [0]);
+            let release;
+            h.onCommit = () => (h.commits().length === 1 ? new Promise((r) => { release = r; }) : Promise.resolve());
+            await h.members[0].batch(records(0, 0, 9)).promise;
+            h.ack(0, 0);
+            await until('the first commit under way', () => h.commits().length === 1, 200);
+            for (const o of [1, 2, 3, 4, 5]) { h.ack(0, o); await tick(); }
+            assert.strictEqual(h.commits().length, 1, 'no second commit while the first is under way');
+            release();
+            await until('one following commit', () => h.commits().length === 2, 200);
+            await tick();
+            assert.strictEqual(h.commits().length, 2);
+            assert.strictEqual(h.lastCommit(0).offset, '6');
+            await h.engine.close();
+        });
     });
 
     describe('close()', function () {
-        const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
-
         it('commits what is done, stops every member, ignores later acks, leaves no timer', async function () {
             await tick(); // mocha's own test timer is armed once the spec has returned its promise
             const baseline = timers();

@@ -17,7 +17,10 @@ const settings = require('../../nodes/lib/settings');
 const NODES = path.join(__dirname, '..', '..', 'nodes');
 const MODULE = require('../../package.json').name;
 const CORE_EN = require('@node-red/nodes/locales/en-US/messages.json');
-const htmlFiles = fs.readdirSync(NODES).filter((f) => f.endsWith('.html')).sort();
+const PLUGINS = Object.keys(require('../../package.json')['node-red'].plugins || {}).map((n) => `${n}.html`);
+const allHtml = fs.readdirSync(NODES).filter((f) => f.endsWith('.html')).sort();
+/** The node types' editor files; the plugins' (the Kafka sidebar) are checked on their own below. */
+const htmlFiles = allHtml.filter((f) => !PLUGINS.includes(f));
 
 function catalog(name) {
     const file = path.join(NODES, 'locales', 'en-US', `${name}.json`);
@@ -83,7 +86,24 @@ describe('editor html (nodes/*.html)', function () {
     it('there is one for each node in package.json, and no other', function () {
         const declared = Object.keys(require('../../package.json')['node-red'].nodes).map((n) => `${n}.html`).sort();
         htmlFiles.should.deepEqual(declared);
+        allHtml.filter((f) => PLUGINS.includes(f)).should.deepEqual(PLUGINS.slice().sort());
     });
+
+    for (const file of PLUGINS) {
+        it(`${file} registers its plugin and uses only message keys that exist in both languages`, function () {
+            const html = fs.readFileSync(path.join(NODES, file), 'utf8');
+            html.should.match(new RegExp(`RED\\.plugins\\.registerPlugin\\('${path.basename(file, '.html')}'`));
+            const ns = /var NS = '([^']+)';/.exec(html)[1];
+            const [, set, prefix] = /^[^/]+\/([^:]+):(.+)$/.exec(ns);
+            const keys = [...html.matchAll(/\bt\('([\w.-]+)'/g)].map((m) => m[1]);
+            keys.length.should.be.above(10);
+            for (const lang of ['en-US', 'zh-CN']) {
+                const tree = JSON.parse(fs.readFileSync(path.join(NODES, 'locales', lang, `${set}.json`), 'utf8'));
+                const missing = keys.filter((k) => typeof `${prefix}${k}`.split('.').reduce((o, x) => (o ? o[x] : undefined), tree) !== 'string');
+                missing.should.deepEqual([], `${lang}: ${missing.join(', ')}`);
+            }
+        });
+    }
 
     for (const file of htmlFiles) {
         const type = path.basename(file, '.html');

@@ -1,0 +1,136 @@
+'use strict';
+/*
+ * Exactly-once mode (ack mode "eos") against the real broker: consume -> transform
+ * -> publish with a Complete and a Catch node wired back, each input partition's
+ * outputs and offsets in one Kafka transaction. Read-committed readers see every
+ * input exactly once; an aborted transaction's outputs are visible only to
+ * read-uncommitted readers.
+ */
+const assert = require('assert');
+const { helper, nodeModules, unique, withProducer, createTopic, configFor, waitFor, kafka, committed, endOffsets } = require('./support');
+
+const NODES = nodeModules('kafka-config', 'kafka-consumer', 'kafka-publish', 'function', 'complete', 'catch');
+
+async function produce(topic, count, partitions) {
+    const messages = [];
+    for (let i = 0; i < count; i++) messages.push({ partition: i % partitions, key: `k${i}`, value: `v${i}` });
+    await withProducer((p) => p.send({ topic, messages }));
+}
+
+/**
+ * consumer (eos) -> transform (fails the first attempt of the keys in `failKeys`, after a
+ * pause so that records before it are written first) -> publish; Complete (publish) and
+ * Catch (transform, publish) back into the consumer.
+ */
+function eosFlow({ input, output, group, failKeys = [], failAfterMs = 300, cfg = {}, consumer = {} }) {
+    const { nodes, credentials } = configFor('plaintext', 'cfg', {
+        ackMode: 'eos', txnMaxMs: 200, retryBackoff: 300, initialOffset: 'oldest', requiredAcks: 'all', ...cfg,
+    });
+    const flow = [
+        ...nodes,
+        { id: 'c1', type: 'kafka-consumer', config: 'cfg', group, topics: input, format: 'string', maxInFlight: 50, wires: [['f1'], []], ...consumer },
+        {
+            id: 'f1', type: 'function', wires: [['p1']],
+            func: `
+const failing = ${JSON.stringify(failKeys)};
+const key = msg.key;
+const tried = context.get('tried') || {};
+if (failing.includes(key) && !tried[key]) {
+    tried[key] = true;
+    context.set('tried', tried);
+    setTimeout(() => node.error(new Error('transform failed for ' + key), msg), ${failAfterMs});
+    return null;
+}
+msg.key = key;
+msg.payload = 'out-' + msg.payload;
+return msg;`,
+        },
+        { id: 'p1', type: 'kafka-publish', config: 'cfg', topic: output, wires: [[]] },
+        { id: 'done1', type: 'complete', scope: ['p1'], uncaught: false, wires: [['c1']] },
+        { id: 'catch1', type: 'catch', scope: ['f1', 'p1'], uncaught: false, wires: [['c1']] },
+    ];
+    return { flow, credentials };
+}
+
+/** Every record of a topic, read from the beginning with the given isolation, until `quietMs` without one. */
+async function readAll(topic, readUncommitted, quietMs = 3000) {
+    const consumer = kafka().consumer({ groupId: unique('reader'), readUncommitted, maxWaitTimeInMs: 100 });
+    const records = [];
+    let last = Date.now();
+    await consumer.connect();
+    try {
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await consumer.run({ eachMessage: async ({ message }) => { records.push(message); last = Date.now(); } });
+        await waitFor(() => Date.now() - last > quietMs && records.length > 0, `records of ${topic}`, 60000, 200);
+    } finally {
+        await consumer.disconnect();
+    }
+    return records;
+}
+
+function keyCounts(records) {
+    const counts = new Map();
+    for (const r of records) counts.set(r.key.toString(), (counts.get(r.key.toString()) || 0) + 1);
+    return counts;
+}
+
+async function caughtUp(group, topic) {
+    try {
+        const [c, e] = await Promise.all([committed(group, topic), endOffsets(topic)]);
+        return Object.keys(e).every((p) => Number(c[p]) === e[p]);
+    } catch {
+        return false; // e.g. the group's coordinator still loading on a fresh broker: asked again
+    }
+}
+
+describe('kafka-consumer in exactly-once mode (transactions)', function () {
+    this.timeout(120000);
+    afterEach(async function () {
+        await helper.unload();
+    });
+
+    it('writes each input\'s output exactly once for read-committed readers, and commits the offsets with the transactions', async function () {
+        const input = await createTopic(unique('eos-in'), 3);
+        const output = await createTopic(unique('eos-out'), 3);
+        const group = unique('g');
+        const N = 600;
+        await produce(input, N, 3);
+        const { flow, credentials } = eosFlow({ input, output, group, failKeys: ['k7', 'k250', 'k501'] });
+        await helper.load(NODES, flow, credentials);
+        await waitFor(() => caughtUp(group, input), 'the group to commit up to the end offsets', 90000, 250);
+        const records = await readAll(output, false);
+        const counts = keyCounts(records);
+        assert.strictEqual(counts.size, N, 'every input key has an output');
+        const twice = [...counts].filter(([, n]) => n !== 1);
+        assert.deepStrictEqual(twice, [], 'no key twice for a read-committed reader');
+        for (const r of records) assert.strictEqual(r.value.toString(), `out-v${r.key.toString().slice(1)}`);
+    });
+
+    it('aborts the transaction of a failing record: its outputs are visible to read-uncommitted readers only', async function () {
+        const input = await createTopic(unique('eos-abort-in'), 1);
+        const output = await createTopic(unique('eos-abort-out'), 1);
+        const group = unique('g');
+        const N = 40;
+        await produce(input, N, 1);
+        // k20 fails once, 3 s after it arrives: k0..k19 of its transaction are written by then
+        // (a first transaction may take a moment to start writing: Kafka 4.x answers its first
+        // AddPartitionsToTxn with CONCURRENT_TRANSACTIONS while the coordinator settles).
+        const { flow, credentials } = eosFlow({ input, output, group, failKeys: ['k20'], failAfterMs: 3000, cfg: { txnMaxMs: 10000, txnMaxRecords: 100 } });
+        await helper.load(NODES, flow, credentials);
+        await waitFor(() => caughtUp(group, input), 'the group to commit up to the end offsets', 90000, 250);
+        const committedView = keyCounts(await readAll(output, false));
+        const uncommittedView = keyCounts(await readAll(output, true));
+        assert.strictEqual(committedView.size, N);
+        assert.ok([...committedView.values()].every((n) => n === 1), 'read committed: each key once');
+        const seenTwice = [...uncommittedView].filter(([, n]) => n > 1).map(([k]) => k);
+        assert.ok(seenTwice.length >= 10, `read uncommitted sees the aborted transaction's outputs too (${seenTwice.length} keys twice)`);
+        assert.ok(seenTwice.includes('k0'), 'k0 was written in the aborted transaction');
+    });
+
+    it('refuses exactly-once mode for a Kafka version before 0.11', async function () {
+        const { flow, credentials } = eosFlow({ input: 'x', output: 'y', group: unique('g'), cfg: { kafkaVersion: '0.10.2' } });
+        await helper.load(NODES, flow, credentials);
+        const cfg = helper.getNode('cfg');
+        await waitFor(() => cfg.error.getCalls().some((c) => /0\.10\.2/.test(String(c.args[0]))), 'a configuration error naming the version', 5000);
+    });
+});

@@ -6,7 +6,7 @@
  *   KAFKA_BROKERS=host:port npm run bench:consume
  *   BENCH_RECORDS=300000 BENCH_RATE=500 BENCH_LATENCY_SECS=20 BENCH_SLOW_SECS=30 ...
  *   BENCH_ROUNDS=3   each throughput phase runs this often; the median is printed
- *   BENCH_ONLY=raw,immediate,after-flow,ceiling,publish,latency,slow   a subset of the phases (for profiling)
+ *   BENCH_ONLY=raw,immediate,after-flow,avro,ceiling,publish,latency,slow   a subset of the phases (for profiling)
  *
  * A 4-partition topic is pre-filled with BENCH_RECORDS records of 1 KiB, then read
  * from the beginning with a fresh group each time:
@@ -16,6 +16,11 @@
  *               node on it wired back into the consumer
  *   ceiling     the same two flows with Kafka taken out (see sourceNode): what
  *               Node-RED itself allows
+ *   avro        the immediate and after-flow flows with the payload decoded with the
+ *               schema registry, reading another topic pre-filled with BENCH_RECORDS
+ *               Avro records of ten fields, about 1 KiB each (bench/avro.js, encoded
+ *               by @kafkajs/confluent-schema-registry); a registry is started for the
+ *               run (or SCHEMA_REGISTRY_URL). Compared with the Buffer flows of the run.
  *   publish     consume -> function -> kafka-publish (to another 4-partition topic),
  *               a Complete node on the publish node wired back, in ack mode after
  *               flow and in exactly-once mode (transactions), on the same topic and
@@ -31,7 +36,8 @@
  *               RSS sampled every second against the RSS at the start
  * The helper's sinon spies on Node.prototype (which record every send and keep every
  * message alive) are removed after loading, as in bench/publish.js.
- * Targets: immediate >= 70% of raw; after-flow >= 50% of raw; RSS flat with a slow flow.
+ * Targets: immediate >= 70% of raw; after-flow >= 50% of raw; RSS flat with a slow flow;
+ * Avro >= 50% of the Buffer flow in the same ack mode.
  */
 const path = require('path');
 const crypto = require('crypto');
@@ -43,6 +49,7 @@ const { Kafka, logLevel } = require('kafkajs');
 const helper = require('node-red-node-test-helper');
 
 const { ROOT, withBroker, newTopic } = require('./common');
+const avro = require('./avro');
 const N = Number(process.env.BENCH_RECORDS || 300000);
 const PARTITIONS = 4;
 const RATE = Number(process.env.BENCH_RATE || 500);
@@ -80,6 +87,28 @@ async function prefill(kafka, topic) {
     await producer.disconnect();
 }
 
+/** Pre-fills `topic` with N Avro records in the wire format, encoded by the library itself. */
+async function prefillAvro(kafka, topic, registryUrl) {
+    const { SchemaRegistry, SchemaType } = require('@kafkajs/confluent-schema-registry');
+    const lib = new SchemaRegistry({ host: registryUrl });
+    const { id } = await lib.register({ type: SchemaType.AVRO, schema: avro.SCHEMA }, { subject: `${topic}-value` });
+    const producer = kafka.producer();
+    await producer.connect();
+    const CHUNK = 1000;
+    let bytes = 0;
+    for (let from = 0; from < N; from += CHUNK) {
+        const messages = [];
+        for (let i = from; i < Math.min(N, from + CHUNK); i++) {
+            const value = await lib.encode(id, avro.record(i));
+            bytes += value.length;
+            messages.push({ partition: i % PARTITIONS, value });
+        }
+        await producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] });
+    }
+    await producer.disconnect();
+    return bytes / N;
+}
+
 async function raw(kafka, topic) {
     const consumer = kafka.consumer({ groupId: unique('bench-raw') });
     await consumer.connect();
@@ -112,6 +141,7 @@ async function load(flow) {
     const nodes = [
         require(path.join(ROOT, 'nodes/kafka-config.js')),
         require(path.join(ROOT, 'nodes/kafka-consumer.js')),
+        require(path.join(ROOT, 'nodes/kafka-schema-registry.js')),
         require('@node-red/nodes/core/common/24-complete.js'),
         require('@node-red/nodes/core/function/89-delay.js'),
         require('@node-red/nodes/core/function/10-function.js'),
@@ -131,13 +161,15 @@ function config(broker, fields = {}) {
     return { id: 'cfg', type: 'kafka-config', brokers: broker, kafkaVersion: '2.8', initialOffset: 'oldest', ...fields };
 }
 
-async function viaNode(broker, topic, ackMode) {
+async function viaNode(broker, topic, ackMode, registryUrl = null) {
+    const decode = registryUrl ? { format: 'registry', registry: 'reg' } : {};
     const flow = [
         { id: 'f1', type: 'tab' },
         config(broker, { ackMode }),
-        { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique(`bench-${ackMode}`), topics: topic, ...(process.env.BENCH_MAX_IN_FLIGHT ? { maxInFlight: process.env.BENCH_MAX_IN_FLIGHT } : {}), wires: [['sink']] },
+        { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique(`bench-${ackMode}`), topics: topic, ...decode, ...(process.env.BENCH_MAX_IN_FLIGHT ? { maxInFlight: process.env.BENCH_MAX_IN_FLIGHT } : {}), wires: [['sink']] },
         { id: 'sink', z: 'f1', type: 'helper' },
     ];
+    if (registryUrl) flow.push({ id: 'reg', type: 'kafka-schema-registry', url: registryUrl });
     if (ackMode === 'flow') flow.push({ id: 'cp', z: 'f1', type: 'complete', scope: ['sink'], wires: [['c1']] });
     return countAtSink(flow);
 }
@@ -321,19 +353,30 @@ function rate(r) {
 }
 
 async function main() {
-    await withBroker(async (broker) => {
+    await (runs('avro') ? avro.withRegistry : (fn) => fn(null))((registryUrl) => withBroker(async (broker) => {
         const kafka = new Kafka({ clientId: 'bench', brokers: [broker], logLevel: logLevel.NOTHING });
         const topic = await newTopic(kafka, unique('bench-consume'), PARTITIONS);
         const t0 = Date.now();
         await prefill(kafka, topic);
         console.log(`pre-filled ${topic}: ${N} records of 1 KiB in ${PARTITIONS} partitions (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        let avroTopic = null;
+        if (registryUrl) {
+            avroTopic = await newTopic(kafka, unique('bench-consume-avro'), PARTITIONS);
+            const t1 = Date.now();
+            const size = await prefillAvro(kafka, avroTopic, registryUrl);
+            console.log(`pre-filled ${avroTopic}: ${N} Avro records of ten fields, ${Math.round(size)} bytes each (${((Date.now() - t1) / 1000).toFixed(1)} s)`);
+        }
 
         // Rounds interleave the three readers, so a slow moment of the machine hits all of them.
-        const results = { raw: [], immediate: [], 'after-flow': [], 'ceiling-immediate': [], 'ceiling-after-flow': [], 'publish-flow': [], 'publish-eos': [] };
+        const results = { raw: [], immediate: [], 'after-flow': [], 'avro-immediate': [], 'avro-after-flow': [], 'ceiling-immediate': [], 'ceiling-after-flow': [], 'publish-flow': [], 'publish-eos': [] };
         for (let round = 0; round < ROUNDS; round++) {
             if (runs('raw')) results.raw.push(await raw(kafka, topic));
-            if (runs('immediate')) results.immediate.push(await viaNode(broker, topic, 'immediate'));
-            if (runs('after-flow')) results['after-flow'].push(await viaNode(broker, topic, 'flow'));
+            if (runs('immediate') || runs('avro')) results.immediate.push(await viaNode(broker, topic, 'immediate'));
+            if (runs('after-flow') || runs('avro')) results['after-flow'].push(await viaNode(broker, topic, 'flow'));
+            if (avroTopic) {
+                results['avro-immediate'].push(await viaNode(broker, avroTopic, 'immediate', registryUrl));
+                results['avro-after-flow'].push(await viaNode(broker, avroTopic, 'flow', registryUrl));
+            }
             if (runs('ceiling')) {
                 results['ceiling-immediate'].push(await nodeRedOnly('immediate'));
                 results['ceiling-after-flow'].push(await nodeRedOnly('flow'));
@@ -351,6 +394,8 @@ async function main() {
         show('raw kafkajs eachBatch    ', results.raw);
         show('kafka-consumer immediate ', results.immediate);
         show('kafka-consumer after-flow', results['after-flow']);
+        show('Avro decoded, immediate  ', results['avro-immediate']);
+        show('Avro decoded, after-flow ', results['avro-after-flow']);
         show('Node-RED alone, immediate ', results['ceiling-immediate']);
         show('Node-RED alone, after-flow', results['ceiling-after-flow']);
         const [r, imm, aft] = [results.raw, results.immediate, results['after-flow']].map(median);
@@ -360,6 +405,12 @@ async function main() {
             const ratioAft = (aft.count / aft.secs) / raw1;
             console.log(`immediate / raw  = ${(100 * ratioImm).toFixed(0)}%  (target >= 70%) ${ratioImm >= 0.7 ? 'OK' : 'MISSED'}`);
             console.log(`after-flow / raw = ${(100 * ratioAft).toFixed(0)}%  (target >= 50%) ${ratioAft >= 0.5 ? 'OK' : 'MISSED'}`);
+        }
+        for (const mode of ['immediate', 'after-flow']) {
+            const [b, a] = [results[mode], results[`avro-${mode}`]].map(median);
+            if (!a || !b) continue;
+            const ratio = (a.count / a.secs) / (b.count / b.secs);
+            console.log(`Avro / Buffer, ${mode.padEnd(10)} = ${(100 * ratio).toFixed(0)}%  (target >= 50%) ${ratio >= 0.5 ? 'OK' : 'MISSED'}`);
         }
         show('consume -> publish, after flow  ', results['publish-flow']);
         show('consume -> publish, exactly once', results['publish-eos']);
@@ -385,7 +436,7 @@ async function main() {
         console.log(`RSS samples (MB): ${m.samples.map(mb).join(' ')}`);
         const flat = m.peak - m.startRss < 100 * 1048576 && growth < 20 * 1048576;
         console.log(`memory with a slow flow: ${flat ? 'flat (OK)' : 'GROWING (MISSED)'}`);
-    });
+    }));
 }
 
 main().then(() => process.exit(0), (err) => {

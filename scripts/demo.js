@@ -10,6 +10,8 @@
  *
  *   PORT=1881 npm start          another port
  *   KAFKA_BROKERS=host:9092 npm start   an existing cluster (plaintext)
+ *   SCHEMA_REGISTRY_URL=http://host:8081 npm start   an existing schema registry; otherwise
+ *                                a local Apicurio Registry (scripts/registry) on 127.0.0.1:8081 when free
  *
  * The browser test reuses start() with its own user dir and a random port.
  */
@@ -102,6 +104,7 @@ async function start(options = {}) {
         logLevel = 'info',
         lang,
         linkPackage = true, // false: the user dir has this package installed already (palette check)
+        schemaRegistry = false, // true: a schema registry beside the broker (SCHEMA_REGISTRY_URL, else a local one)
     } = options;
     let brokers = options.brokers || process.env.KAFKA_BROKERS || null;
     let broker = null;
@@ -118,7 +121,22 @@ async function start(options = {}) {
         await broker.start();
         brokers = broker.info().plaintext;
     }
+    let registry = null;
+    let registryUrl = schemaRegistry ? process.env.SCHEMA_REGISTRY_URL || null : null;
+    if (schemaRegistry && !registryUrl) {
+        const { Registry } = require('./registry/registry');
+        // The example flows' registry nodes say 127.0.0.1:8081: use that port when it is free.
+        registry = new Registry({ port: (await portFree(8081)) ? 8081 : 0 });
+        try {
+            await registry.start();
+        } catch (err) {
+            if (broker && !options.broker) await broker.close().catch(() => undefined);
+            throw err;
+        }
+        registryUrl = registry.url;
+    }
     const stopBroker = async () => {
+        if (registry) await registry.stop();
         if (broker && !options.broker) {
             await broker.close();
             await broker.removeData();
@@ -185,6 +203,7 @@ async function start(options = {}) {
         port: actualPort,
         brokers,
         broker,
+        registryUrl,
         RED,
         userDir,
         stop() {
@@ -202,12 +221,12 @@ async function start(options = {}) {
 }
 
 async function main() {
-    const demo = await start({ plaintextPort: 9092 });
+    const demo = await start({ plaintextPort: 9092, schemaRegistry: true });
     let exiting = false;
     const exit = (code) => {
         if (exiting) return;
         exiting = true;
-        console.log('\nstopping Node-RED and Kafka ...');
+        console.log('\nstopping Node-RED, Kafka and the schema registry ...');
         demo.stop().catch((err) => console.error(err)).finally(() => process.exit(code));
     };
     process.on('SIGINT', () => exit(130));
@@ -216,6 +235,10 @@ async function main() {
     console.log(`\nNode-RED is ready: ${demo.url}  (${where} at ${demo.brokers}; Ctrl-C stops both)`);
     if (demo.brokers !== '127.0.0.1:9092') {
         console.log(`The examples (Import > Examples) connect to 127.0.0.1:9092: set their config node's Brokers to ${demo.brokers}.`);
+    }
+    if (demo.registryUrl) console.log(`Schema registry: ${demo.registryUrl}`);
+    if (demo.registryUrl && demo.registryUrl !== 'http://127.0.0.1:8081/apis/ccompat/v7') {
+        console.log(`Example 06 uses http://127.0.0.1:8081/apis/ccompat/v7: set its schema registry node's URL to ${demo.registryUrl}.`);
     }
     console.log('');
 }

@@ -23,6 +23,8 @@ import { within } from './lib/within';
 import { offerTransactions } from './lib/transactions';
 import type { ProducerTransaction } from './lib/producer-client';
 import { messageIds } from './lib/msg-ids';
+import { registryClientFor, registryDecoder } from './lib/registry-consume';
+import { decodedFields } from './lib/registry-decoder';
 import { RateMeter, shortCount } from './lib/live-figures';
 import { memberClientId } from './lib/member-id';
 import { readSeek, resolveSeek } from './lib/seek';
@@ -61,6 +63,9 @@ export = function (RED: NodeAPI): void {
         const { group, consumerCount, format, maxInFlight, maxAttempts, ackTimeout, deadLetterTopic, topicRefresh } = fields;
         const spec = fields.topics;
         if (!config) problems.push(t('errors.no-config'));
+        // "Decoded with the schema registry" (lib/registry-consume)
+        const registry = fields.registry && fields.registry.config ? registryClientFor((id) => RED.nodes.getNode(id), fields.registry.config, t) : null;
+        if (registry?.problem) problems.push(registry.problem);
 
         if (problems.length || !config) {
             node.error(t('errors.invalid', { problems: problems.join(' ') }));
@@ -88,6 +93,10 @@ export = function (RED: NodeAPI): void {
         const nextMsgId = messageIds();
         const failing = new Set<number>();
         let engine: DeliveryEngine | null = null;
+        let registryDown = false;
+        /** Ack mode immediate: fetching is paused while the registry is down (nothing else bounds what waits for it). */
+        let pausedForRegistry = false;
+        let pausedByUser = false;
         const rate = new RateMeter();
         /** lag and rate, refreshed every FIGURES_EVERY_MS */
         let figures = '';
@@ -144,7 +153,7 @@ export = function (RED: NodeAPI): void {
             const view = engine?.view();
             if (!client || !view || cfgState === 'invalid') {
                 s = config!.statusOf(cfgState);
-            } else if (topicsFailing || view.members.some((m) => m.failing)) {
+            } else if (topicsFailing || registryDown || view.members.some((m) => m.failing)) {
                 s = { fill: 'red', shape: 'ring', text: t('status.error', { error: lastError }) };
             } else if (cfgState !== 'connected' && cfgState !== 'idle') {
                 s = config!.statusOf(cfgState, cfgDetail);
@@ -170,8 +179,48 @@ export = function (RED: NodeAPI): void {
         }
 
         // ---- records out --------------------------------------------------------
+        const decoder = registry?.client ? registryDecoder<ConsumerRecord & { seq: number }>(registry.client, fields.registry!.key, retryBackoff, t, {
+            deliver: (record, decoded) => {
+                const { msg } = recordToMessage(record, 'buffer', node.id, nextMsgId(), flowAck ? record.seq : undefined);
+                node.send([Object.assign(msg, decodedFields(decoded, msg.key)) as unknown as NodeMessage, null]);
+            },
+            reject: (record, description) => {
+                const error = { Code: 'CORE:PARAM', Description: description };
+                if (flowAck) {
+                    delivery.fail({ topic: record.topic, partition: record.partition, offset: record.offset, seq: record.seq }, error);
+                    return;
+                }
+                // Immediate mode: the record is already done; report it, and keep it in the dead-letter topic if there is one.
+                const { msg } = recordToMessage(record, 'buffer', node.id, nextMsgId());
+                node.error(description, Object.assign(msg, { error }) as unknown as NodeMessage);
+                if (deadLetterTopic) deadLetter(record, description, 1).catch((err: unknown) => onEngineEvent({ type: 'dead-letter-failed', record, error: err }));
+            },
+            down: (description) => {
+                registryDown = true;
+                if (!flowAck && !pausedForRegistry) {
+                    pausedForRegistry = true;
+                    delivery.pause();
+                }
+                reportFailure(description);
+                updateStatus();
+            },
+            up: () => {
+                registryDown = false;
+                if (pausedForRegistry) {
+                    pausedForRegistry = false;
+                    if (!pausedByUser) delivery.resume();
+                }
+                endEpisode();
+                updateStatus();
+            },
+        }) : null;
+
         function emit(record: ConsumerRecord, seq: number): void {
             rate.add();
+            if (decoder) {
+                decoder.push({ ...record, seq });
+                return;
+            }
             const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId(), flowAck ? seq : undefined);
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: record.topic, partition: record.partition, offset: record.offset, error: parseError }));
@@ -233,7 +282,7 @@ export = function (RED: NodeAPI): void {
 
         // ---- failures: one report per episode, one line when it is over ----------
         function reportFailure(err: unknown): void {
-            const description = describeError(err, config!.advice);
+            const description = typeof err === 'string' ? err : describeError(err, config!.advice);
             lastError = description;
             if (episode) return;
             episode = true;
@@ -244,7 +293,7 @@ export = function (RED: NodeAPI): void {
         }
 
         function endEpisode(): void {
-            if (!episode || topicsFailing || failing.size) return;
+            if (!episode || topicsFailing || registryDown || failing.size) return;
             episode = false;
             node.log(t('log.recovered'));
         }
@@ -289,6 +338,7 @@ export = function (RED: NodeAPI): void {
                 return;
             }
             if (msg.action === 'pause' || msg.action === 'resume') {
+                pausedByUser = msg.action === 'pause';
                 if (msg.action === 'pause') delivery.pause();
                 else delivery.resume();
                 done();
@@ -318,6 +368,7 @@ export = function (RED: NodeAPI): void {
         node.on('close', (removed: boolean, done: () => void) => {
             clearInterval(figuresTimer);
             closing = true;
+            decoder?.close();
             if (pollTimer) clearTimeout(pollTimer);
             if (withdraw) withdraw();
             const shutdown = delivery.close().then(() => config.deregister(node, removed));

@@ -13,13 +13,15 @@ import type { MsgError } from './lib/errors';
 import type { Problem } from './lib/settings';
 import type { ConnectionState, ShownStatus } from './lib/connection-state';
 import { within } from './lib/within';
+import { registryStep, RegistryRuntimeError } from './lib/registry-publish';
+import type { PublishRegistryRaw } from './lib/registry-fields';
 import { RateMeter } from './lib/live-figures';
 import { transactionFor } from './lib/transactions';
 
 const CLOSE_BUDGET_MS = 8000;
 const STATUS_EVERY_MS = 1000;
 
-interface KafkaPublishDef extends NodeDef, PublishFields {
+interface KafkaPublishDef extends NodeDef, PublishFields, PublishRegistryRaw {
     config: string;
 }
 
@@ -44,7 +46,7 @@ export = function (RED: NodeAPI): void {
 
         const fail = (msg: PublishMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void, err: unknown): void => {
             // A missing topic has a sentence of its own; other failures are described from the error.
-            msg.error = err instanceof UnknownTopicError ? { Code: 'CORE:RUNTIME', Description: err.message } : toMsgError(err, (a) => config ? config.advice(a) : a);
+            msg.error = err instanceof UnknownTopicError || err instanceof RegistryRuntimeError ? { Code: 'CORE:RUNTIME', Description: err.message } : toMsgError(err, (a) => config ? config.advice(a) : a);
             send(msg);
             done(err instanceof Error ? err : new Error(msg.error.Description));
         };
@@ -114,8 +116,24 @@ export = function (RED: NodeAPI): void {
             return t(`errors.${p.key}`, params);
         };
 
+        // "Encode with the schema registry": the payload (and key) become wire-format bytes first.
+        const registry = registryStep((id) => RED.nodes.getNode(id), def, t);
+        if (registry.problem) node.error(registry.problem);
+
         node.on('input', (msg: PublishMessage, send, done) => {
-            const read = readInput(fields, msg as unknown as Record<string, unknown>, config.settings.producer.maxMessageBytes);
+            if (registry.encoder || registry.problem) {
+                registry.run(fields, msg as unknown as Record<string, unknown>, (err, view) => {
+                    if (err) fail(msg, send, done, err);
+                    else write(msg, send, done, view!.fields, view!.msg);
+                });
+                return;
+            }
+            write(msg, send, done, fields, msg as unknown as Record<string, unknown>);
+        });
+
+        function write(msg: PublishMessage, send: (m: NodeMessage) => void, done: (err?: Error) => void,
+            fields: PublishFields, view: Record<string, unknown>): void {
+            const read = readInput(fields, view, config!.settings.producer.maxMessageBytes);
             if (read.problem) {
                 fail(msg, send, done, new ParamError(describe(read.problem)));
                 return;
@@ -146,7 +164,7 @@ export = function (RED: NodeAPI): void {
             };
             if (inTxn) publisher.publishIn(inTxn.txn, read.record, written);
             else publisher.publish(read.record, written);
-        });
+        }
 
         node.on('close', (removed: boolean, done: () => void) => {
             clearInterval(ticker);

@@ -16,6 +16,10 @@ export interface ConsumerFieldsRaw {
     afterMaxAttempts?: unknown;
     deadLetterTopic?: unknown;
     ackTimeout?: unknown;
+    /** the kafka-schema-registry node, when format is 'registry' */
+    registry?: unknown;
+    /** with format 'registry': decode the key too */
+    registryKey?: unknown;
     /** ms between metadata polls for /pattern/ topics; not in the editor (tests shorten it) */
     topicRefresh?: unknown;
 }
@@ -25,7 +29,10 @@ export interface ConsumerFields {
     topics: TopicSpec;
     /** group members inside the node */
     consumerCount: number;
+    /** 'buffer' when the payload is decoded with the schema registry (see registry) */
     format: PayloadFormat;
+    /** "decoded with the schema registry": the registry node's id, and whether keys are decoded too */
+    registry: { config: string; key: boolean } | null;
     /** records emitted and not yet acknowledged, at most (after-flow mode) */
     maxInFlight: number;
     /** 0: retry for ever */
@@ -39,7 +46,7 @@ export interface ConsumerFields {
 
 export type FieldProblem =
     | TopicProblem
-    | { key: 'group-empty' | 'dlq-empty'; params?: undefined }
+    | { key: 'group-empty' | 'dlq-empty' | 'registry-missing'; params?: undefined }
     /** `field`: the label key of the field */
     | { key: 'bad-number'; params: { field: string; min: number } };
 
@@ -78,9 +85,14 @@ export function readConsumerFields(raw: ConsumerFieldsRaw): { fields: ConsumerFi
     const deadLetterTopic = String(raw.deadLetterTopic ?? '').trim();
     if (maxAttempts > 0 && afterMaxAttempts === 'dlq' && !deadLetterTopic) problems.push({ key: 'dlq-empty' });
     const format: PayloadFormat = raw.format === 'string' || raw.format === 'json' ? raw.format : 'buffer';
+    let registry: ConsumerFields['registry'] = null;
+    if (raw.format === 'registry') {
+        registry = { config: String(raw.registry ?? '').trim(), key: raw.registryKey === true || raw.registryKey === 'true' };
+        if (!registry.config) problems.push({ key: 'registry-missing' });
+    }
     return {
         fields: {
-            group, topics: topics.spec, consumerCount, format, maxInFlight, maxAttempts, afterMaxAttempts,
+            group, topics: topics.spec, consumerCount, format, registry, maxInFlight, maxAttempts, afterMaxAttempts,
             deadLetterTopic, ackTimeout, topicRefresh: intField(raw.topicRefresh, d.topicRefresh, 100) ?? d.topicRefresh,
         },
         problems,

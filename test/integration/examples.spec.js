@@ -12,6 +12,7 @@ const should = require('should');
 const supertest = require('supertest');
 const { helper, nodeModules, unique, createTopic, readBack, kafka, withAdmin, configFor, waitFor } = require('./support');
 const env = require('./kafka-env');
+const registryEnv = require('./registry-env');
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 const CORE = {
@@ -28,7 +29,7 @@ function httpIn(RED) {
 
 function modules() {
     return [
-        ...nodeModules('kafka-config', 'kafka-consumer', 'kafka-publish', 'tls-config', 'complete', 'catch', 'function', 'change', 'debug'),
+        ...nodeModules('kafka-config', 'kafka-schema-registry', 'kafka-consumer', 'kafka-publish', 'tls-config', 'complete', 'catch', 'function', 'change', 'debug'),
         CORE.comment, CORE.inject, CORE.switch, httpIn,
     ];
 }
@@ -61,7 +62,8 @@ function adapt(flow, listener, topics) {
     // Import puts an example on the current tab: here, a tab of its own.
     const tab = { id: 'example-tab', type: 'tab', label: 'example' };
     for (const n of flow) {
-        if (n.type !== 'kafka-config' && n.type !== 'tls-config') n.z = tab.id;
+        if (n.type !== 'kafka-config' && n.type !== 'tls-config' && n.type !== 'kafka-schema-registry') n.z = tab.id;
+        if (n.type === 'kafka-schema-registry') n.url = registryEnv.url();
     }
     flow.unshift(tab);
     const groups = {};
@@ -72,6 +74,7 @@ function adapt(flow, listener, topics) {
             n.group = groups[n.id];
         }
         if (n.type === 'kafka-publish' && topics[n.topic]) n.topic = topics[n.topic];
+        if (n.type === 'kafka-consumer' && topics[n.deadLetterTopic]) n.deadLetterTopic = topics[n.deadLetterTopic];
     }
     return { flow, credentials: test.credentials, groups };
 }
@@ -107,9 +110,9 @@ describe('examples (Import > Examples) against the broker', function () {
         helper.stopServer(done);
     });
 
-    it('lists five examples, none with credentials', function () {
+    it('lists six examples, none with credentials', function () {
         const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.json')).sort();
-        files.should.have.length(5);
+        files.should.have.length(6);
         for (const f of files) {
             const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, f), 'utf8'));
             flow.should.be.an.Array();
@@ -250,6 +253,26 @@ describe('examples (Import > Examples) against the broker', function () {
             await reader.disconnect();
         }
         seen.should.deepEqual(['10.00', '20.00', '30.00']);
+    });
+
+    it('06 publishes Avro through the schema registry and consumes it decoded; a plain record goes to the dead-letter topic', async function () {
+        const topic = await createTopic(unique('orders-avro'));
+        const dlq = await createTopic(unique('orders-avro-dlq'));
+        const { flow, credentials } = adapt(example('06'), 'plaintext', { 'orders-avro': topic, 'orders-avro-dlq': dlq });
+        flow.find((n) => n.type === 'kafka-config').retryBackoff = 200;
+        await helper.load(modules(), flow, credentials);
+        const decoded = received(helper.getNode('debug06'));
+        const writes = received(helper.getNode('debugw06'));
+        helper.getNode('inject06').receive({});
+        await waitFor(() => writes.length >= 1 && decoded.length >= 1, 'the order written and read back decoded', 60000);
+        should(writes[0].error).be.undefined();
+        decoded[0].payload.should.deepEqual(writes[0].payload);
+        decoded[0].schema.should.match({ subject: `${topic}-value`, version: 1, type: 'AVRO' });
+        const [raw] = await readBack(topic, 1);
+        raw.value[0].should.equal(0, 'the Confluent wire format');
+        await produce(topic, ['{"id": 1, "item": "plain JSON"}']);
+        const [dead] = await readBack(dlq, 1, 60000);
+        dead.headers['dlq-error'].toString().should.match(/cannot be decoded with the schema registry/);
     });
 
     it('04 round-trips a record with SCRAM-SHA-512 over TLS', async function () {

@@ -56,22 +56,22 @@ describe('palette install (npm pack + npm install into a user dir)', function ()
 
     it('packs only what a user needs', function () {
         const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-        for (const f of ['package.json', 'nodes/kafka-config.js', 'nodes/kafka-config.html', 'nodes/kafka-consumer.js', 'nodes/kafka-publish.js',
+        for (const f of ['package.json', 'nodes/kafka-config.js', 'nodes/kafka-config.html', 'nodes/kafka-consumer.js', 'nodes/kafka-publish.js', 'nodes/kafka-schema-registry.js',
             'nodes/icons/kafka.svg', 'nodes/locales/en-US/kafka-config.json', 'nodes/locales/zh-CN/kafka-config.html']) {
             files.should.containEql(f);
         }
-        files.filter((f) => f.startsWith('examples/')).length.should.equal(5);
+        files.filter((f) => f.startsWith('examples/')).length.should.equal(6);
         // the icon once, beside the node .js files where Node-RED looks for it
         files.filter((f) => f.endsWith('kafka.svg')).should.deepEqual(['nodes/icons/kafka.svg']);
         files.filter((f) => /^(src|test|scripts|\.kafka|bench)\//.test(f)).should.deepEqual([]);
     });
 
-    it('registers the three node types from the installed module', async function () {
+    it('registers the four node types from the installed module', async function () {
         const res = await get(`${red.url}nodes`);
         res.status.should.equal(200);
         const sets = JSON.parse(res.body).filter((s) => s.module === PKG.name);
         const types = sets.flatMap((s) => s.types).sort();
-        types.should.deepEqual(['kafka-config', 'kafka-consumer', 'kafka-publish']);
+        types.should.deepEqual(['kafka-config', 'kafka-consumer', 'kafka-publish', 'kafka-schema-registry']);
         for (const s of sets) {
             s.should.match({ enabled: true, local: true, version: PKG.version });
             should.not.exist(s.err);
@@ -84,7 +84,7 @@ describe('palette install (npm pack + npm install into a user dir)', function ()
 
     it('serves the editor files, with the icon', async function () {
         const html = (await get(`${red.url}nodes`, 'text/html')).body;
-        for (const type of ['kafka-config', 'kafka-consumer', 'kafka-publish']) {
+        for (const type of ['kafka-config', 'kafka-consumer', 'kafka-publish', 'kafka-schema-registry']) {
             html.should.match(new RegExp(`RED\\.nodes\\.registerType\\(\\s*'${type}'`));
             html.should.match(new RegExp(`data-help-name="${type}"`));
         }
@@ -105,7 +105,7 @@ describe('palette install (npm pack + npm install into a user dir)', function ()
         modules.should.containEql(PKG.name);
         const entries = JSON.parse((await get(`${red.url}library/examples/flows/${PKG.name}`)).body);
         const names = entries.map((e) => (typeof e === 'string' ? e : e.fn)).sort();
-        names.should.deepEqual(['01 Consume a topic', '02 Publish from an HTTP request', '03 Consume transform publish', '04 SCRAM over TLS', '05 Exactly once']);
+        names.should.deepEqual(['01 Consume a topic', '02 Publish from an HTTP request', '03 Consume transform publish', '04 SCRAM over TLS', '05 Exactly once', '06 Schema registry Avro']);
         const flow = JSON.parse((await get(`${red.url}library/examples/flows/${PKG.name}/${encodeURIComponent('01 Consume a topic')}`)).body);
         flow.map((n) => n.type).should.containEql('kafka-consumer');
     });

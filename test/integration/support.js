@@ -30,7 +30,7 @@ function loadCatalogs() {
         const coreLocales = path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(NODE_RED)] })), 'locales');
         catalogs = Promise.resolve(i18n.init({})).then(() => Promise.all([
             i18n.registerMessageCatalog('node-red', coreLocales, 'messages.json'),
-            ...['kafka-config', 'kafka-consumer', 'kafka-publish']
+            ...['kafka-config', 'kafka-consumer', 'kafka-publish', 'kafka-schema-registry']
                 .filter((ns) => fs.existsSync(path.join(LOCALES, 'en-US', `${ns}.json`)))
                 .map((ns) => i18n.registerMessageCatalog(ns, LOCALES, `${ns}.json`)),
         ]));
@@ -105,7 +105,17 @@ async function withProducer(fn) {
 /** The group's committed offset per partition of `topic` (-1: none); through `admin` when given. */
 async function committed(group, topic, admin) {
     if (!admin) return withAdmin((a) => committed(group, topic, a));
-    const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    let res;
+    for (let attempt = 0; ; attempt++) {
+        try {
+            res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+            break;
+        } catch (err) {
+            // A broker that has just started may still be loading (or moving) the group's coordinator: ask again.
+            if (attempt >= 50 || !['COORDINATOR_LOAD_IN_PROGRESS', 'NOT_COORDINATOR'].includes(err.type)) throw err;
+            await sleep(200);
+        }
+    }
     const out = {};
     for (const p of res[0].partitions) out[p.partition] = Number(p.offset);
     return out;

@@ -9,7 +9,7 @@ describe('consumer fields', function () {
         const { fields, problems } = readConsumerFields(base);
         assert.deepStrictEqual(problems, []);
         assert.deepStrictEqual(fields, {
-            group: 'g1', topics: { names: ['orders'], patterns: [] }, consumerCount: 1, format: 'buffer', maxInFlight: 100,
+            group: 'g1', topics: { names: ['orders'], patterns: [] }, consumerCount: 1, format: 'buffer', registry: null, maxInFlight: 100,
             maxAttempts: 0, afterMaxAttempts: 'dlq', deadLetterTopic: '', ackTimeout: 0, topicRefresh: 30000,
         });
         assert.strictEqual(fields.maxInFlight, CONSUMER_FIELD_DEFAULTS.maxInFlight);
@@ -20,6 +20,10 @@ describe('consumer fields', function () {
         { name: 'numbers as strings', raw: { consumerCount: '3', maxInFlight: '7', maxAttempts: '2', deadLetterTopic: 'dlq', ackTimeout: '500' }, expect: { consumerCount: 3, maxInFlight: 7, maxAttempts: 2, deadLetterTopic: 'dlq', ackTimeout: 500 } },
         { name: 'string and json formats', raw: { format: 'json' }, expect: { format: 'json' } },
         { name: 'an unknown format is buffer', raw: { format: 'xml' }, expect: { format: 'buffer' } },
+        { name: 'registry format: raw bytes underneath, the registry node named', raw: { format: 'registry', registry: ' r1 ' }, expect: { format: 'buffer', registry: { config: 'r1', key: false } } },
+        { name: 'registry format decoding keys too', raw: { format: 'registry', registry: 'r1', registryKey: 'true' }, expect: { registry: { config: 'r1', key: true } } },
+        { name: 'the registry node is ignored for other formats', raw: { format: 'json', registry: 'r1' }, expect: { registry: null } },
+        { name: 'registry format without a registry node', raw: { format: 'registry' }, problems: [{ key: 'registry-missing' }] },
         { name: 'skip after max attempts needs no topic', raw: { maxAttempts: 3, afterMaxAttempts: 'skip' }, expect: { maxAttempts: 3, afterMaxAttempts: 'skip' } },
         { name: 'topic refresh below 100 ms is ignored', raw: { topicRefresh: 5 }, expect: { topicRefresh: 30000 } },
         { name: 'topic refresh as set', raw: { topicRefresh: 250 }, expect: { topicRefresh: 250 } },

@@ -198,6 +198,7 @@ describe('locales', function () {
             'options.rebalanceStrategy.roundrobin', 'sidebar.tab'],
         'kafka-consumer': ['label.config', 'placeholder.group', 'placeholder.deadLetterTopic'],
         'kafka-publish': ['label.config', 'source.msg'],
+        'kafka-schema-registry': ['placeholder.url'],
     };
 
     it('has no zh-CN entry left in English but those kept on purpose', function () {

@@ -6,6 +6,7 @@ import { consumerConfig } from '../lib/kafkajs-options';
 import { ASSIGNERS } from '../lib/assigners';
 import type { GroupMember } from '../lib/assigners';
 import type { RebalanceStrategy } from '../lib/settings';
+import { leaveLingering, noteStopped } from './kafkajs-ghosts';
 import type {
     ConsumerClient, ConsumerOptions, ConsumerRecord, CommittedOffset, PartitionAssignment,
 } from '../lib/consumer-client';
@@ -62,8 +63,10 @@ export class KafkajsConsumer implements ConsumerClient {
     private readonly consumer: Consumer;
     private stopped = false;
     private readonly unsubscribe: (() => void)[] = [];
+    private memberId: string | null = null;
+    private starting: Promise<void> | null = null;
 
-    constructor(kafka: Kafka, private readonly options: ConsumerOptions, private readonly readCommitted: CommittedReader) {
+    constructor(private readonly kafka: Kafka, private readonly options: ConsumerOptions, private readonly readCommitted: CommittedReader) {
         const s = options.settings;
         const other: RebalanceStrategy = s.rebalanceStrategy === 'range' ? 'roundrobin' : 'range';
         const base = consumerConfig(options.groupId, s);
@@ -75,6 +78,7 @@ export class KafkajsConsumer implements ConsumerClient {
         });
         const { GROUP_JOIN, CRASH, REBALANCING } = this.consumer.events;
         this.unsubscribe.push(this.consumer.on(GROUP_JOIN, (e) => {
+            this.memberId = e.payload.memberId;
             const a = e.payload.memberAssignment as Record<string, number[]>;
             options.onAssignment(Object.keys(a).map((topic) => ({ topic, partitions: a[topic].slice().sort((x, y) => x - y) })));
         }));
@@ -86,10 +90,24 @@ export class KafkajsConsumer implements ConsumerClient {
         }));
     }
 
-    async start(): Promise<void> {
+    start(): Promise<void> {
+        this.starting = this.begin();
+        return this.starting;
+    }
+
+    /**
+     * Each step checks whether stop() came meanwhile (a node redeployed while its members
+     * join): a consumer stopped before it ran must not go on and join the group, where it
+     * would hold partitions with nobody handing their records out.
+     */
+    private async begin(): Promise<void> {
         const { options } = this;
+        await leaveLingering(this.kafka, options.groupId);
+        if (this.stopped) return;
         await this.consumer.connect();
+        if (this.stopped) return;
         await this.consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
+        if (this.stopped) return;
         await this.consumer.run({
             // The node commits what was handed over (or acknowledged) itself, every commit interval.
             autoCommit: false,
@@ -150,6 +168,9 @@ export class KafkajsConsumer implements ConsumerClient {
 
     async stop(): Promise<void> {
         this.stopped = true;
+        // A start under way finishes first (it stops at its next step, or has joined and now leaves).
+        if (this.starting) await this.starting.catch(() => undefined);
+        noteStopped(this.options.groupId, this.memberId);
         try {
             await this.consumer.stop();
         } finally {

@@ -762,8 +762,15 @@ export class DeliveryEngine {
         }
         this.host.event({ type: 'transaction-aborted', topic, partition, first: txn.first, error });
         const ending = txn.handle.abort().catch(() => {
-            // A fenced or broken producer: the next transaction connects a new one.
-            if (pt) pt.connected = null;
+            // A fenced or broken producer stays in a state it cannot leave: the next
+            // transaction starts on a new producer (with the same id), the old one is let go.
+            if (pt && m.txns.get(key) === pt) {
+                const old = pt.producer;
+                const wasConnected = pt.connected;
+                pt.producer = this.host.transactionalProducer!(topic, partition);
+                pt.connected = null;
+                if (wasConnected) void wasConnected.then(() => old.disconnect(), () => undefined).catch(() => undefined);
+            }
         });
         if (pt) {
             const tracked: Promise<void> = ending.finally(() => { if (pt.ending === tracked) pt.ending = null; });

@@ -1,0 +1,62 @@
+// Group members this process stopped but the coordinator may still count: a member
+// whose LeaveGroup could not reach the cluster (it crashed in an outage) stays in the
+// group until its session times out, and a rebalance waits for it that long. Before a
+// member of the same group joins again, those member ids are made to leave, so the
+// group settles as soon as the cluster is back. Only ids this process itself used are
+// ever named: never another instance's live member.
+import type { Kafka } from 'kafkajs';
+
+const lingering = new Map<string, Set<string>>();
+const LEAVE_BUDGET_MS = 3000;
+
+/** A member id of this group that this process stopped (it may or may not have left). */
+export function noteStopped(groupId: string, memberId: string | null): void {
+    if (!memberId) return;
+    let ids = lingering.get(groupId);
+    if (!ids) lingering.set(groupId, ids = new Set());
+    ids.add(memberId);
+}
+
+interface KafkajsBroker {
+    leaveGroup(args: { groupId: string; memberId: string }): Promise<unknown>;
+}
+interface KafkajsCluster {
+    connect(): Promise<void>;
+    disconnect(): Promise<void>;
+    findGroupCoordinator(args: { groupId: string }): Promise<KafkajsBroker>;
+}
+
+/** Sends LeaveGroup for the noted ids (within a few seconds); ids that are gone, or left now, are forgotten. */
+export async function leaveLingering(kafka: Kafka, groupId: string): Promise<void> {
+    const ids = lingering.get(groupId);
+    if (!ids || !ids.size) return;
+    // kafkajs keeps its cluster factory private; LeaveGroup for a given member id needs it.
+    const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+    if (!create) return;
+    const cluster = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[create]({});
+    const work = (async () => {
+        await cluster.connect();
+        const coordinator = await cluster.findGroupCoordinator({ groupId });
+        for (const memberId of [...ids]) {
+            try {
+                await coordinator.leaveGroup({ groupId, memberId });
+                ids.delete(memberId);
+            } catch (err) {
+                const type = (err as { type?: string }).type;
+                if (type === 'UNKNOWN_MEMBER_ID') ids.delete(memberId); // already gone
+                else throw err;
+            }
+        }
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+        await Promise.race([work, new Promise((resolve) => { timer = setTimeout(resolve, LEAVE_BUDGET_MS); })]);
+    } catch {
+        // the cluster is not back yet: the next start tries again
+    } finally {
+        if (timer) clearTimeout(timer);
+        work.catch(() => undefined);
+        await cluster.disconnect().catch(() => undefined);
+        if (!ids.size) lingering.delete(groupId);
+    }
+}

@@ -10,6 +10,7 @@
  *   await c.caughtUp(ms);                      // every acked key seen on OUT and the group's lag 0
  *   c.figures()                                // produced, consumed, distinct, lost, duplicated
  *   c.recoveryAfter(tFault, tReady)            // s until the output of every input partition resumed
+ *   await c.readOutput({ readUncommitted })    // all of OUT now, read committed or not (exactly-once scenarios)
  *
  * Input record i is key-<i> written to partition i % partitions; an output value names the input
  * partition and offset it came from ({k, p, o, i}, see flow.js), so a duplicate is a second
@@ -237,6 +238,56 @@ class Checker {
             await consumer.disconnect().catch(() => {});
         }
         return keys;
+    }
+
+    /**
+     * Every record of OUT now, read by a fresh group from the beginning with the given isolation,
+     * up to the end offsets taken at the start: [{k, p, o, i, t, value}] (value: the raw JSON,
+     * one per write). A read-committed reader stops at the last stable offset, so it reaches the
+     * end only once no transaction is open on OUT; transaction markers count as read (kafkajs
+     * reports a batch's last offset, markers included, in END_BATCH_PROCESS).
+     */
+    async readOutput({ readUncommitted, ms = 120000 }) {
+        const ends = await this.withAdmin((admin) => admin.fetchTopicOffsets(this.output));
+        const want = new Map(ends.map((e) => [e.partition, Number(e.high)]));
+        const done = new Set(ends.filter((e) => Number(e.high) <= Number(e.low)).map((e) => e.partition));
+        const records = [];
+        const view = readUncommitted ? 'uncommitted' : 'committed';
+        const consumer = this.kafka.consumer({ groupId: `${this.group}-${view}-${Date.now().toString(36)}`, readUncommitted, maxWaitTimeInMs: 200 });
+        let finish;
+        const finished = new Promise((resolve) => { finish = resolve; });
+        if (done.size === want.size) finish();
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+            if (Number(payload.lastOffset) + 1 >= want.get(payload.partition)) done.add(payload.partition);
+            if (done.size === want.size) finish();
+        });
+        await consumer.connect();
+        let timer = null;
+        try {
+            await consumer.subscribe({ topic: this.output, fromBeginning: true });
+            await consumer.run({
+                eachBatch: async ({ batch }) => {
+                    for (const m of batch.messages) {
+                        const value = m.value.toString('utf8');
+                        try {
+                            const v = JSON.parse(value);
+                            records.push({ k: v.k, p: v.p, o: v.o, i: v.i, t: v.t, value });
+                        } catch {
+                            // not ours
+                        }
+                    }
+                },
+            });
+            const timeout = new Promise((resolve) => { timer = setTimeout(resolve, ms); });
+            await Promise.race([finished, timeout]);
+            if (done.size !== want.size) {
+                throw new Error(`reading ${this.output} (read ${view}): partitions ${[...want.keys()].filter((p) => !done.has(p)).join(',')} not at the end after ${ms / 1000} s`);
+            }
+        } finally {
+            clearTimeout(timer);
+            await consumer.disconnect().catch(() => {});
+        }
+        return records;
     }
 
     /** Acked keys that are not in IN (written by neither the producer's retries nor anyone): set by finish. */

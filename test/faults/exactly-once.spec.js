@@ -294,8 +294,9 @@ scenario('x3', 'exactly once: one of two instances SIGSTOPped past the session t
             const v = await views(run).catch((err) => ({ error: err }));
             if (v.error) return { targets: [{ name: 'OUT read back in both views', ok: false, detail: v.error.message }] };
             const x = v.figures;
-            // The stalled transaction(s): writes of the stalled instance before the stop that only read uncommitted sees.
-            const stalled = v.abortedWrites.filter((r) => r.i === s.name && r.t < tStop);
+            // The stalled transactions: writes of the stalled instance, of its partitions, in the last
+            // transaction period before the stop, that only read uncommitted sees (no deliberate failures here).
+            const stalled = v.abortedWrites.filter((r) => r.i === s.name && partitions.includes(r.p) && r.t < tStop && r.t >= tStop - TXN_MS - 2 * DELAY_MS);
             const stalledPartitions = [...new Set(stalled.map((r) => r.p))].sort((a, b) => a - b);
             const stalledVisible = v.committed.filter((r) => r.i === s.name && stalled.some((w) => w.k === r.k));
             const after = await logFrom(s, logAt);

@@ -270,6 +270,11 @@ scenario('x3', 'exactly once: one of two instances SIGSTOPped past the session t
         const split = await until(() => run.checker.partitionsOf(s.name).length > 0 && run.checker.partitionsOf(other.name).length > 0, 90000);
         await sleep(TXN_MS + 2000);
         const partitions = run.checker.partitionsOf(s.name);
+        // Stopped half a transaction period after one of its commits (its outputs just became
+        // visible): its next transaction is then open, with outputs written in it.
+        const seen = run.checker.out.length;
+        await until(() => run.checker.out.slice(seen).some((r) => r.i === s.name), 30000);
+        await sleep(TXN_MS / 2);
         run.note(`partitions split ${split === null ? 'NOT ' : ''}between the instances: ${s.name} ${partitions.join(',')}, ${other.name} ${run.checker.partitionsOf(other.name).join(',')}`);
         const tStop = Date.now();
         stopped = s;

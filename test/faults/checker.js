@@ -10,6 +10,7 @@
  *   await c.caughtUp(ms);                      // every acked key seen on OUT and the group's lag 0
  *   c.figures()                                // produced, consumed, distinct, lost, duplicated
  *   c.recoveryAfter(tFault, tReady)            // s until the output of every input partition resumed
+ *   await c.readOutput({ readUncommitted })    // all of OUT now, read committed or not (exactly-once scenarios)
  *
  * Input record i is key-<i> written to partition i % partitions; an output value names the input
  * partition and offset it came from ({k, p, o, i}, see flow.js), so a duplicate is a second
@@ -18,6 +19,11 @@
  * written but that IN does not hold when re-read at the end (kafkajs 2.2.4's producer has
  * resolved such sends around a leader kill): those are reported apart as ackedNotInInput.
  */
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFile } = require('child_process');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const keyOf = (i) => `key-${String(i).padStart(7, '0')}`;
@@ -237,6 +243,89 @@ class Checker {
             await consumer.disconnect().catch(() => {});
         }
         return keys;
+    }
+
+    /**
+     * Every record of OUT now, read by a fresh group from the beginning with the given isolation,
+     * up to the end offsets taken at the start: [{k, p, o, i, t, value}] (value: the raw JSON,
+     * one per write). A read-committed reader stops at the last stable offset, so it reaches the
+     * end only once no transaction is open on OUT; transaction markers count as read (kafkajs
+     * reports a batch's last offset, markers included, in END_BATCH_PROCESS).
+     */
+    async readOutput({ readUncommitted, ms = 120000 }) {
+        const ends = await this.withAdmin((admin) => admin.fetchTopicOffsets(this.output));
+        const want = new Map(ends.map((e) => [e.partition, Number(e.high)]));
+        const done = new Set(ends.filter((e) => Number(e.high) <= Number(e.low)).map((e) => e.partition));
+        const records = [];
+        const view = readUncommitted ? 'uncommitted' : 'committed';
+        const consumer = this.kafka.consumer({ groupId: `${this.group}-${view}-${Date.now().toString(36)}`, readUncommitted, maxWaitTimeInMs: 200 });
+        let finish;
+        const finished = new Promise((resolve) => { finish = resolve; });
+        if (done.size === want.size) finish();
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+            if (Number(payload.lastOffset) + 1 >= want.get(payload.partition)) done.add(payload.partition);
+            if (done.size === want.size) finish();
+        });
+        await consumer.connect();
+        let timer = null;
+        try {
+            await consumer.subscribe({ topic: this.output, fromBeginning: true });
+            await consumer.run({
+                eachBatch: async ({ batch }) => {
+                    for (const m of batch.messages) {
+                        const value = m.value.toString('utf8');
+                        try {
+                            const v = JSON.parse(value);
+                            records.push({ k: v.k, p: v.p, o: v.o, i: v.i, t: v.t, value });
+                        } catch {
+                            // not ours
+                        }
+                    }
+                },
+            });
+            const timeout = new Promise((resolve) => { timer = setTimeout(resolve, ms); });
+            await Promise.race([finished, timeout]);
+            if (done.size !== want.size) {
+                throw new Error(`reading ${this.output} (read ${view}): partitions ${[...want.keys()].filter((p) => !done.has(p)).join(',')} not at the end after ${ms / 1000} s`);
+            }
+        } finally {
+            clearTimeout(timer);
+            await consumer.disconnect().catch(() => {});
+        }
+        return records;
+    }
+
+    /**
+     * As readOutput, with Kafka's own Java client (test/faults/ReadTopic.java, run by the JDK's
+     * source launcher on the broker's jars in `jarsDir`): the reference for read committed, since
+     * the kafkajs 2.2.4 consumer has been seen to hand out records of aborted transactions.
+     */
+    async readOutputJava({ readUncommitted, jarsDir, bootstrap, ms = 120000 }) {
+        const file = path.join(os.tmpdir(), `faults-${this.output}-${readUncommitted ? 'u' : 'c'}-${Date.now().toString(36)}.tsv`);
+        const args = ['-Xmx256m', '-cp', `${jarsDir}${path.sep}*`, path.join(__dirname, 'ReadTopic.java'), bootstrap, this.output,
+            readUncommitted ? 'read_uncommitted' : 'read_committed', file, String(ms)];
+        await new Promise((resolve, reject) => {
+            execFile('java', args, { timeout: ms + 30000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+                if (err) reject(new Error(`ReadTopic.java: ${err.message} ${String(stderr).split('\n').filter((l) => !/INFO|log4j/.test(l)).slice(-5).join(' ')}`));
+                else resolve();
+            });
+        });
+        const records = [];
+        try {
+            for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+                if (!line) continue;
+                const [, , value] = line.split('\t');
+                try {
+                    const v = JSON.parse(value);
+                    records.push({ k: v.k, p: v.p, o: v.o, i: v.i, t: v.t, value });
+                } catch {
+                    // not ours
+                }
+            }
+        } finally {
+            fs.rmSync(file, { force: true });
+        }
+        return records;
     }
 
     /** Acked keys that are not in IN (written by neither the producer's retries nor anyone): set by finish. */

@@ -99,7 +99,7 @@ function request(port, method, urlPath, body, headers = {}) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function settingsFile({ port, flowFile, sampleFile }) {
+function settingsFile({ port, flowFile, sampleFile, logLevel = 'info' }) {
     const sampler = sampleFile
         ? `require(${JSON.stringify(SAMPLER)}).start(${JSON.stringify(sampleFile)});\n`
         : '';
@@ -111,7 +111,7 @@ ${sampler}module.exports = {
     flowFile: ${JSON.stringify(flowFile)},
     flowFilePretty: true,
     credentialSecret: ${JSON.stringify(CREDENTIAL_SECRET)},
-    logging: { console: { level: 'info', metrics: false, audit: false } },
+    logging: { console: { level: ${JSON.stringify(logLevel)}, metrics: false, audit: false } },
     diagnostics: { enabled: false, ui: false },
     telemetry: { enabled: false },
     externalModules: { autoInstall: false, palette: { allowInstall: false } },
@@ -126,13 +126,15 @@ class NodeRedProcess {
     /**
      * name: label (also FAULTS_INSTANCE in the process's environment, which the flow's function
      * node reads); tarball: from packOnce(); env: extra environment; sampleFile: where the
-     * in-process sampler writes a JSON line a second (none when unset).
+     * in-process sampler writes a JSON line a second (none when unset); logLevel: Node-RED's
+     * console log level ('info'; 'debug' also logs node.debug, e.g. the consumer's aborted transactions).
      */
-    constructor({ name, tarball, env = {}, sampleFile = null }) {
+    constructor({ name, tarball, env = {}, sampleFile = null, logLevel = 'info' }) {
         this.name = name;
         this.tarball = tarball;
         this.env = env;
         this.sampleFile = sampleFile;
+        this.logLevel = logLevel;
         this.userDir = path.join(tmp(), `node-red-${name}`);
         this.logFile = path.join(tmp(), `node-red-${name}.log`);
         this.settings = path.join(this.userDir, 'settings.js');
@@ -154,7 +156,7 @@ class NodeRedProcess {
             '--omit=dev', '--engine-strict', this.tarball], { cwd: this.userDir });
         this.installMs = Date.now() - t0;
         [this.port] = await freePorts(1);
-        await fsp.writeFile(this.settings, settingsFile({ port: this.port, flowFile: 'flows.json', sampleFile: this.sampleFile }));
+        await fsp.writeFile(this.settings, settingsFile({ port: this.port, flowFile: 'flows.json', sampleFile: this.sampleFile, logLevel: this.logLevel }));
     }
 
     get url() {

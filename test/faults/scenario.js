@@ -38,8 +38,13 @@ function scenario(letter, title, fn) {
 }
 
 class Run {
-    constructor(letter, flowOptions = {}) {
+    /**
+     * flowOptions: see buildFlow (flow.js); instanceOptions: { env, logLevel } of every Node-RED
+     * instance of the run (see NodeRedProcess).
+     */
+    constructor(letter, flowOptions = {}, instanceOptions = {}) {
         this.letter = letter;
+        this.instanceOptions = instanceOptions;
         this.cluster = fixture.cluster();
         this.group = unique(`faults-${letter}`);
         this.input = unique(`faults-${letter}-in`);
@@ -91,7 +96,7 @@ class Run {
 
     async _install() {
         const label = `${this.letter}${++this.added}`;
-        const nr = new NodeRedProcess({ name: `${label}-${this.group.slice(-6)}`, tarball: fixture.tarball() });
+        const nr = new NodeRedProcess({ name: `${label}-${this.group.slice(-6)}`, tarball: fixture.tarball(), ...this.instanceOptions });
         nr.label = label;
         await nr.install();
         this.note(`node-red ${label} installed in ${(nr.installMs / 1000).toFixed(1)} s`);

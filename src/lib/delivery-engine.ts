@@ -172,6 +172,9 @@ interface Member {
     commitQueued: boolean;
 }
 
+/** Kafka errors after which a group member joins the group again (a new assignment follows). */
+const REJOIN_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
 /** Batches are handed over for this many partitions at once, at most. */
 const MAX_CONCURRENT_PARTITIONS = 64;
 /** While waiting, the engine looks at the group at least this often. */
@@ -567,7 +570,10 @@ export class DeliveryEngine {
                 try {
                     await control.heartbeat();
                 } catch (err) {
-                    this.rebalancing(m, c);
+                    // Only errors after which the member joins the group again hold it until the
+                    // next assignment; after any other (a timeout, say) the client carries on with
+                    // the same assignment, and a held member would never hand out again.
+                    if (REJOIN_ERRORS.has((err as { type?: string }).type ?? '')) this.rebalancing(m, c);
                     throw err;
                 }
                 beat = Date.now();

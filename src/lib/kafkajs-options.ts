@@ -30,6 +30,8 @@ const OUTAGE_CHATTER = new RegExp([
     'There is no leader', 'not the leader', 'NOT_LEADER', 'does not host this topic-partition',
     'coordinator is not', 'Coordinator not', 'COORDINATOR_', 'group is rebalancing', 'Broker not connected',
     'rejoin', 'Not connected', 'BrokerNotFound', 'LEADER_NOT_AVAILABLE', 'leader is not available',
+    // A rebalance or a coordinator move under way: the members follow it themselves.
+    'generation id is not valid', 'not the correct coordinator', 'looking it up again', 'concurrent operation on the same transaction',
 ].join('|'));
 
 /**

@@ -376,6 +376,24 @@ describe('DeliveryEngine', function () {
             assert.strictEqual(h.engine.view().inFlight, 0);
         });
 
+        it('a heartbeat error that brings no rejoin (a timeout) does not hold the member: it hands out again without a new assignment', async function () {
+            const { h, m, c0, b0 } = await waitingForCapacity();
+            const err = new Error('request timed out');
+            err.type = 'REQUEST_TIMED_OUT';
+            c0.rebalance = err;
+            await b0.promise;
+            assert.strictEqual(b0.state, 'rejected');
+            assert.strictEqual(b0.error, err);
+            // The client fetches again with the same assignment: records are handed out once capacity is back.
+            const out0 = h.offsets(0);
+            for (const o of out0) h.ack(0, o);
+            const next = Math.max(...out0) + 1;
+            const again = m.batch(records(0, next, next + 1));
+            await again.promise;
+            assert.strictEqual(again.state, 'resolved');
+            assert.deepStrictEqual(h.offsets(0).slice(out0.length), [next, next + 1]);
+        });
+
         it('onRebalancing ends waiting batches at once as well, and commits what is done', async function () {
             const { h, m, b0, b1 } = await waitingForCapacity();
             h.ack(0, 0);

@@ -102,6 +102,9 @@ async function withProducer(fn) {
     }
 }
 
+/** kafkajs's names for "the group's coordinator is loading, missing or elsewhere" (codes 14, 15, 16). */
+const COORDINATOR_MOVING = ['GROUP_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP'];
+
 /** The group's committed offset per partition of `topic` (-1: none); through `admin` when given. */
 async function committed(group, topic, admin) {
     if (!admin) return withAdmin((a) => committed(group, topic, a));
@@ -112,7 +115,7 @@ async function committed(group, topic, admin) {
             break;
         } catch (err) {
             // A broker that has just started may still be loading (or moving) the group's coordinator: ask again.
-            if (attempt >= 50 || !['COORDINATOR_LOAD_IN_PROGRESS', 'NOT_COORDINATOR'].includes(err.type)) throw err;
+            if (attempt >= 50 || !COORDINATOR_MOVING.includes(err.type)) throw err;
             await sleep(200);
         }
     }

@@ -173,7 +173,7 @@ interface Member {
 }
 
 /** Kafka errors after which a group member joins the group again (a new assignment follows). */
-const REJOIN_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+const REJOIN_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 /** Batches are handed over for this many partitions at once, at most. */
 const MAX_CONCURRENT_PARTITIONS = 64;
@@ -316,6 +316,11 @@ export class DeliveryEngine {
             if (lag !== null) total = (total ?? 0) + lag;
         }
         return total;
+    }
+
+    /** Whether fetches brought end offsets since the last call (else the status refresh reads them itself). */
+    endsFetched(): boolean {
+        return this.ends.takeFetched();
     }
 
     /** End offsets read outside a fetch (the status refresh): lag keeps growing while paused. */
@@ -622,7 +627,8 @@ export class DeliveryEngine {
         let unresolved: string | null = null;
         for (const record of records) {
             // Nothing here awaits unless the record must wait: the batch state cannot change in between.
-            if (!this.canEmit(m, topic, partition)) {
+            // Checked again after each wait: batches woken together share what was freed.
+            while (!this.canEmit(m, topic, partition)) {
                 if (unresolved !== null) control.resolveOffset(unresolved);
                 unresolved = null;
                 if (!(await this.waitUntil(m, c, control, () => this.canRefill(m, topic, partition)))) return;

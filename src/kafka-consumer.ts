@@ -137,8 +137,9 @@ export = function (RED: NodeAPI): void {
         });
         engine = delivery;
         const figuresTimer = setInterval(() => {
-            // the ends as the cluster has them now (one ListOffsets per topic): no fetch runs while paused
-            if (cfgState === 'connected') {
+            // The ends as the cluster has them now (one ListOffsets per topic), only when no fetch
+            // brought them since the last refresh: paused, or the flow full.
+            if (cfgState === 'connected' && !delivery.endsFetched()) {
                 for (const topic of topicsNow) client.listOffsets(topic, 'latest').then((ends) => delivery.noteEnds(topic, ends), () => undefined);
             }
             const lag = delivery.lag();

@@ -30,11 +30,20 @@ export class RateMeter {
 /** Each partition's end offset as the latest fetch reported it. */
 export class EndOffsets {
     private readonly ends = new Map<string, { end: bigint; first: bigint }>();
+    private fetched = false;
 
     /** From a fetched batch: its records' first offset and the partition's high watermark (if the client told). */
     note(topic: string, partition: number, firstOffset: string, highWaterOffset: string | undefined): void {
         if (highWaterOffset === undefined) return;
+        this.fetched = true;
         this.ends.set(`${partition}:${topic}`, { end: BigInt(highWaterOffset), first: BigInt(firstOffset) });
+    }
+
+    /** Whether a fetch reported ends since the last call: when none did, the ends are read apart. */
+    takeFetched(): boolean {
+        const f = this.fetched;
+        this.fetched = false;
+        return f;
     }
 
     /**

@@ -184,9 +184,8 @@ export class Publisher {
         return p;
     }
 
-    private async send(batch: Pending[]): Promise<void> {
-        const producer = () => this.init.producer();
-        await this.sendVia(batch, async (request) => (await producer()).send(request, this.options), this.options.acks);
+    private send(batch: Pending[]): Promise<void> {
+        return this.sendVia(batch, async (request) => (await this.init.producer()).send(request, this.options), this.options.acks);
     }
 
     /** Sends a batch as one request through `sender` and answers each record with its own offset. */

@@ -774,6 +774,6 @@ class Broker {
 
 module.exports = {
     Broker, ensureJars, makeCerts, freePorts, DEFAULT_VERSION, USERS, CACHE,
-    // for scripts/kafka/cluster.js
-    newClusterId, propValue, reapStale, writeConfigs, formatStorage, spawnKafka, stopChild, killChild, liveChildren,
+    // for scripts/kafka/cluster.js (and the process helpers for scripts/registry/registry.js)
+    exists, run, newClusterId, propValue, reapStale, writeConfigs, formatStorage, spawnKafka, stopChild, killChild, liveChildren,
 };

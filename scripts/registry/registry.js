@@ -21,8 +21,9 @@ const fs = require('fs');
 const fsp = fs.promises;
 const path = require('path');
 const http = require('http');
-const net = require('net');
 const { spawn } = require('child_process');
+// The broker harness's process helpers: its children are killed with ours when the run ends.
+const { exists, run, freePorts, liveChildren } = require('../kafka/broker');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const CACHE = path.join(REPO, '.registry');
@@ -32,49 +33,6 @@ const API_PATH = '/apis/ccompat/v7';
 const START_TIMEOUT_MS = 90000;
 const STOP_TIMEOUT_MS = 10000;
 const JAVA_OPTS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
-
-const liveChildren = new Set();
-process.on('exit', () => {
-    for (const child of liveChildren) {
-        try {
-            child.kill('SIGKILL');
-        } catch {
-            // gone
-        }
-    }
-});
-
-async function exists(p) {
-    try {
-        await fsp.access(p);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-function run(cmd, args, opts = {}) {
-    return new Promise((resolve, reject) => {
-        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-        liveChildren.add(child);
-        let out = '';
-        const collect = (d) => {
-            out += d;
-            if (out.length > 200000) out = out.slice(-100000);
-        };
-        child.stdout.on('data', collect);
-        child.stderr.on('data', collect);
-        child.on('error', (err) => {
-            liveChildren.delete(child);
-            reject(new Error(`${cmd} could not be started: ${err.message}`));
-        });
-        child.on('close', (code, signal) => {
-            liveChildren.delete(child);
-            if (code === 0) resolve(out);
-            else reject(new Error(`${cmd} ${args.join(' ')} failed (${signal || code}):\n${out.slice(-4000)}`));
-        });
-    });
-}
 
 /** Builds the runnable registry once into .registry/app/<version>/ and returns the runner jar's path. */
 async function ensureBuilt() {
@@ -107,17 +65,6 @@ async function ensureBuilt() {
         await fsp.rm(`${tmp}.app`, { recursive: true, force: true });
     }
     return jar;
-}
-
-async function freePort() {
-    const srv = net.createServer();
-    await new Promise((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', resolve);
-    });
-    const { port } = srv.address();
-    await new Promise((resolve) => srv.close(() => resolve()));
-    return port;
 }
 
 /** The HTTP status of a GET, or 0 when nothing answers. */
@@ -158,7 +105,7 @@ class Registry {
         const t0 = Date.now();
         const jar = await ensureBuilt();
         this.buildMs = Date.now() - t0;
-        if (!this.port) this.port = await freePort();
+        if (!this.port) [this.port] = await freePorts(1);
         const runs = path.join(CACHE, 'runs');
         await fsp.mkdir(runs, { recursive: true });
         this.logFile = path.join(runs, `registry-${this.port}.log`);

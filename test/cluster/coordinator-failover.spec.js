@@ -80,7 +80,7 @@ function startMember(bootstrap, topic, groupId) {
         seen: new Set(), next: new Map(), attempts: [], commits: [], commitErrors: [],
     };
     const consumer = client.createConsumer({
-        groupId, topics: [topic], fromBeginning: false, settings: settings.consumer,
+        groupId, topics: [topic], fromBeginning: false, settings: settings.consumer, concurrency: PARTITIONS,
         onAssignment: (a) => state.joins.push({ at: Date.now(), assignment: a }),
         onCrash: (err) => state.crashes.push({ at: Date.now(), error: String(err && err.message) }),
         onRebalancing: () => { state.rebalancing++; },

@@ -156,7 +156,7 @@ describe('3-node KRaft cluster harness', function () {
         const groupId = unique('group');
         const coordinator = await cluster.coordinatorOf(groupId);
         should(cluster.liveNodeIds()).containEql(coordinator);
-        // The same node a consumer group's own lookup ends up at.
+        // A consumer group's own lookup is served there.
         const consumer = kafka.consumer({ groupId });
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -170,6 +170,8 @@ describe('3-node KRaft cluster harness', function () {
         const { groups } = await admin.describeGroups([groupId]);
         should(groups[0].state).equal('Stable');
         await consumer.disconnect();
-        should(await cluster.coordinatorOf(groupId)).equal(coordinator);
+        // Still a live node afterwards, though not always the same one: after the hang above,
+        // the controller may hand __consumer_offsets leaders back to their preferred replicas.
+        should(cluster.liveNodeIds()).containEql(await cluster.coordinatorOf(groupId));
     });
 });

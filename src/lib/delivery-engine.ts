@@ -26,6 +26,7 @@ import { afterFailure, failureText } from './failure-policy';
 import { retryDelay } from './connection-state';
 import { EndOffsets, sumLag } from './live-figures';
 import type { TopicPartitionOffset } from './offset-tracker';
+import { Grouper } from './batch-grouper';
 
 export type AckPolicy = 'immediate' | 'flow' | 'eos';
 
@@ -55,6 +56,14 @@ export interface EngineSettings {
     txnMaxRecords?: number;
     /** 'eos': ms a transaction stays open for new records, at most */
     txnMaxMs?: number;
+    /**
+     * Batch output: records of one partition go out in messages of up to this many
+     * (host.emitBatch); 1 or absent: a message per record. maxInFlight then counts
+     * messages: at most maxInFlight x batchSize records are out.
+     */
+    batchSize?: number;
+    /** Batch output: ms a partial batch waits for more records before it goes out */
+    batchWaitMs?: number;
 }
 
 /** Which handing-out of a record a message refers to (an aborted transaction's records are handed out again). */
@@ -92,6 +101,8 @@ export interface EngineHost {
     createMember(topics: string[], hooks: MemberHooks): ConsumerClient;
     /** Hands a record to the flow; `seq` numbers this handing-out (it goes on the receipt). */
     emit(record: ConsumerRecord, seq: number): void;
+    /** Batch output: hands records of one partition to the flow as one message. */
+    emitBatch?(items: { record: ConsumerRecord; seq: number }[]): void;
     /** Writes a record that failed too often to the dead-letter topic ('eos': inside the transaction). */
     deadLetter(record: ConsumerRecord, error: string, attempts: number, txn?: ProducerTransaction): Promise<void>;
     /** 'eos': the transactional producer of one input partition (its id fences earlier owners of the partition). */
@@ -175,6 +186,11 @@ interface Member {
 /** Kafka errors after which a group member joins the group again (a new assignment follows). */
 const REJOIN_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
+/** Batch output: records of one member and partition are gathered together. */
+function groupKey(m: Member, r: { topic: string; partition: number }): string {
+    return `${m.index}|${tpKey(r.topic, r.partition)}`;
+}
+
 /** Batches are handed over for this many partitions at once, at most. */
 const MAX_CONCURRENT_PARTITIONS = 64;
 /** While waiting, the engine looks at the group at least this often. */
@@ -209,12 +225,22 @@ export class DeliveryEngine {
     /** Seeks per partition so far: a batch fetched before the latest one hands nothing more out. */
     private readonly seeks = new Map<string, number>();
     private readonly ends = new EndOffsets();
+    /** the most records out at once: maxInFlight, times the batch size with batch output */
+    private readonly maxRecords: number;
+    /** batch output: the groups being gathered, per member and partition */
+    private readonly grouper: Grouper<{ m: Member; record: ConsumerRecord; seq: number; d: Delivery | null }> | null = null;
 
     constructor(private readonly s: EngineSettings, private readonly host: EngineHost) {
         this.flow = s.policy !== 'immediate';
         this.eos = s.policy === 'eos';
         if (this.eos && !host.transactionalProducer) throw new Error('exactly-once needs transactional producers');
-        this.lowWater = s.maxInFlight - Math.max(1, Math.floor(s.maxInFlight / 4));
+        const batchSize = Math.max(1, s.batchSize ?? 1);
+        if (batchSize > 1) {
+            if (!host.emitBatch) throw new Error('batch output needs emitBatch');
+            this.grouper = new Grouper(batchSize, s.batchWaitMs ?? 0, (_key, items) => this.emitGroup(items));
+        }
+        this.maxRecords = s.maxInFlight * batchSize;
+        this.lowWater = this.maxRecords - Math.max(1, Math.floor(this.maxRecords / 4));
         for (let i = 0; i < s.consumerCount; i++) {
             this.members.push({
                 index: i, client: null, tracker: new OffsetTracker<Delivery>(), assignment: null, rebalancing: false,
@@ -338,6 +364,9 @@ export class DeliveryEngine {
 
     /** Commits, leaves the group and stops every timer. */
     async close(): Promise<void> {
+        // Records handed out in immediate mode count as done: what is gathered still goes out.
+        if (this.flow) this.grouper?.clear();
+        else this.grouper?.flushAll();
         this.closing = true;
         if (this.commitTimer) clearInterval(this.commitTimer);
         if (this.commitSoon) clearImmediate(this.commitSoon);
@@ -392,6 +421,15 @@ export class DeliveryEngine {
     }
 
     private emit(m: Member, d: Delivery): void {
+        if (this.grouper) {
+            this.grouper.add(groupKey(m, d.record), { m, record: d.record, seq: d.seq, d }, d.txn);
+            return;
+        }
+        this.startAckTimer(m, d);
+        this.host.emit(d.record, d.seq);
+    }
+
+    private startAckTimer(m: Member, d: Delivery): void {
         if (this.flow && this.s.ackTimeout) {
             const r = d.record;
             d.timer = setTimeout(() => {
@@ -399,7 +437,19 @@ export class DeliveryEngine {
                 if (m.tracker.get(r.topic, r.partition, r.offset) === d) this.failed(m, d, this.host.ackTimeoutText(this.s.ackTimeout));
             }, this.s.ackTimeout);
         }
-        this.host.emit(d.record, d.seq);
+    }
+
+    /** Batch output: a gathered group goes out, without the records this member no longer holds. */
+    private emitGroup(items: { m: Member; record: ConsumerRecord; seq: number; d: Delivery | null }[]): void {
+        const out: { record: ConsumerRecord; seq: number }[] = [];
+        for (const { m, record, seq, d } of items) {
+            if (d) {
+                if (this.closing || m.tracker.get(record.topic, record.partition, record.offset) !== d) continue;
+                this.startAckTimer(m, d);
+            }
+            out.push({ record, seq });
+        }
+        if (out.length) this.host.emitBatch!(out);
     }
 
     private acknowledge(m: Member, d: Delivery): void {
@@ -529,13 +579,13 @@ export class DeliveryEngine {
 
     /** Each partition being handed out may hold this many of the in-flight records. */
     private share(): number {
-        return Math.max(1, Math.ceil(this.s.maxInFlight / Math.max(1, this.activeBatches)));
+        return Math.max(1, Math.ceil(this.maxRecords / Math.max(1, this.activeBatches)));
     }
 
     private canEmit(m: Member, topic: string, partition: number): boolean {
         if (this.paused) return false;
         if (!this.flow) return true;
-        return this.inFlight() < this.s.maxInFlight && m.tracker.inFlightOf(topic, partition) < this.share();
+        return this.inFlight() < this.maxRecords && m.tracker.inFlightOf(topic, partition) < this.share();
     }
 
     /** Once blocked, a partition is refilled only when the flow has drained to the low-water mark. */
@@ -631,11 +681,16 @@ export class DeliveryEngine {
             while (!this.canEmit(m, topic, partition)) {
                 if (unresolved !== null) control.resolveOffset(unresolved);
                 unresolved = null;
+                // A partial batch goes out now: the room it waits for may need its acknowledgement.
+                this.grouper?.flush(groupKey(m, record));
                 if (!(await this.waitUntil(m, c, control, () => this.canRefill(m, topic, partition)))) return;
             }
             if (stale()) return; // a seek moved the partition: what this batch holds is not wanted
             if (!this.flow) {
-                if (t.pass(topic, partition, record.offset)) this.host.emit(record, ++this.seq);
+                if (t.pass(topic, partition, record.offset)) {
+                    if (this.grouper) this.grouper.add(groupKey(m, record), { m, record, seq: ++this.seq, d: null });
+                    else this.host.emit(record, ++this.seq);
+                }
             } else if (!this.eos) {
                 const d: Delivery = { record, attempts: 0, timer: null, seq: ++this.seq, txn: null };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') this.emit(m, d);

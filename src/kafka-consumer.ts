@@ -12,7 +12,7 @@ import { DeliveryEngine } from './lib/delivery-engine';
 import type { EngineEvent } from './lib/delivery-engine';
 import type { ConsumerRecord } from './lib/consumer-client';
 import { resolveTopics, sameTopics, hasPatterns } from './lib/topics';
-import { recordToMessage, ackFor } from './lib/consumer-output';
+import { recordToMessage, recordsToBatchMessage, acksFor } from './lib/consumer-output';
 import { readConsumerFields } from './lib/consumer-fields';
 import type { ConsumerFieldsRaw } from './lib/consumer-fields';
 import { deadLetterHeaders } from './lib/failure-policy';
@@ -124,12 +124,14 @@ export = function (RED: NodeAPI): void {
             consumerCount, maxInFlight, maxAttempts, afterMaxAttempts: fields.afterMaxAttempts, retryBackoff, ackTimeout,
             commitInterval: settings.commitInterval, heartbeatInterval: settings.heartbeatInterval,
             groupId: group, txnMaxRecords: settings.txnMaxRecords, txnMaxMs: settings.txnMaxMs,
+            batchSize: fields.batchSize, batchWaitMs: fields.batchWait,
         }, {
             createMember: (topics, { member, ...hooks }) => client.createConsumer({
                 groupId: group, settings, topics, fromBeginning: settings.initialOffset === 'oldest', ...hooks,
                 clientId: memberClientId({ base: client.clientId, nodeId: node.id, index: member ?? 0, ...client.instance }),
             }),
             emit,
+            emitBatch,
             deadLetter,
             transactionalProducer: (topic, partition) => client.createTransactionalProducer(`${TXN_ID_PREFIX}-${group}-${topic}-${partition}`),
             ackTimeoutText: (ms) => t('errors.ack-timeout', { ms }),
@@ -225,6 +227,17 @@ export = function (RED: NodeAPI): void {
             const { msg, parseError } = recordToMessage(record, format, node.id, nextMsgId(), flowAck ? seq : undefined);
             if (parseError !== undefined) {
                 node.warn(t('warn.not-json', { topic: record.topic, partition: record.partition, offset: record.offset, error: parseError }));
+            }
+            node.send([msg as unknown as NodeMessage, null]);
+        }
+
+        /** Batch output: records of one partition in one message (payload an array). */
+        function emitBatch(items: { record: ConsumerRecord; seq: number }[]): void {
+            for (let i = 0; i < items.length; i++) rate.add();
+            const { msg, parseError } = recordsToBatchMessage(items, format, node.id, nextMsgId(), flowAck);
+            if (parseError !== undefined) {
+                const { topic, partition } = items[0].record;
+                node.warn(t('warn.not-json', { topic, partition, offset: items[0].record.offset, error: parseError }));
             }
             node.send([msg as unknown as NodeMessage, null]);
         }
@@ -345,10 +358,13 @@ export = function (RED: NodeAPI): void {
                 done();
                 return;
             }
-            const c = flowAck ? ackFor(msg as { _kafka?: unknown; attribute?: unknown }, node.id) : null;
-            if (c) {
-                if (msg.error) delivery.fail(c, msg.error);
-                else delivery.ack(c);
+            // One record, or every record of a batch message: a failed batch fails each of its records.
+            const refs = flowAck ? acksFor(msg as { _kafka?: unknown; attribute?: unknown }, node.id) : null;
+            if (refs) {
+                for (const c of refs) {
+                    if (msg.error) delivery.fail(c, msg.error);
+                    else delivery.ack(c);
+                }
             }
             done();
         });

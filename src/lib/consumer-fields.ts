@@ -16,6 +16,10 @@ export interface ConsumerFieldsRaw {
     afterMaxAttempts?: unknown;
     deadLetterTopic?: unknown;
     ackTimeout?: unknown;
+    /** batch output: records per message (1: a message per record) */
+    batchSize?: unknown;
+    /** batch output: ms a partial batch waits for more records */
+    batchWait?: unknown;
     /** the kafka-schema-registry node, when format is 'registry' */
     registry?: unknown;
     /** with format 'registry': decode the key too */
@@ -41,12 +45,16 @@ export interface ConsumerFields {
     deadLetterTopic: string;
     /** ms; 0: wait for ever */
     ackTimeout: number;
+    /** records per message; 1: a message per record */
+    batchSize: number;
+    /** ms a partial batch waits for more records before it goes out */
+    batchWait: number;
     topicRefresh: number;
 }
 
 export type FieldProblem =
     | TopicProblem
-    | { key: 'group-empty' | 'dlq-empty' | 'registry-missing'; params?: undefined }
+    | { key: 'group-empty' | 'dlq-empty' | 'registry-missing' | 'batch-registry'; params?: undefined }
     /** `field`: the label key of the field */
     | { key: 'bad-number'; params: { field: string; min: number } };
 
@@ -55,6 +63,8 @@ export const CONSUMER_FIELD_DEFAULTS = Object.freeze({
     maxInFlight: 100,
     maxAttempts: 0,
     ackTimeout: 0,
+    batchSize: 1,
+    batchWait: 100,
     topicRefresh: 30000,
 });
 
@@ -72,7 +82,7 @@ export function readConsumerFields(raw: ConsumerFieldsRaw): { fields: ConsumerFi
     const topics = parseTopics(raw.topics);
     problems.push(...topics.problems);
     const d = CONSUMER_FIELD_DEFAULTS;
-    const num = (name: 'consumerCount' | 'maxInFlight' | 'maxAttempts' | 'ackTimeout', min: number): number => {
+    const num = (name: 'consumerCount' | 'maxInFlight' | 'maxAttempts' | 'ackTimeout' | 'batchSize' | 'batchWait', min: number): number => {
         const n = intField(raw[name], d[name], min);
         if (n === null) problems.push({ key: 'bad-number', params: { field: name, min } });
         return n ?? d[name];
@@ -81,6 +91,8 @@ export function readConsumerFields(raw: ConsumerFieldsRaw): { fields: ConsumerFi
     const maxInFlight = num('maxInFlight', 1);
     const maxAttempts = num('maxAttempts', 0);
     const ackTimeout = num('ackTimeout', 0);
+    const batchSize = num('batchSize', 1);
+    const batchWait = num('batchWait', 0);
     const afterMaxAttempts = raw.afterMaxAttempts === 'skip' ? 'skip' : 'dlq';
     const deadLetterTopic = String(raw.deadLetterTopic ?? '').trim();
     if (maxAttempts > 0 && afterMaxAttempts === 'dlq' && !deadLetterTopic) problems.push({ key: 'dlq-empty' });
@@ -89,11 +101,13 @@ export function readConsumerFields(raw: ConsumerFieldsRaw): { fields: ConsumerFi
     if (raw.format === 'registry') {
         registry = { config: String(raw.registry ?? '').trim(), key: raw.registryKey === true || raw.registryKey === 'true' };
         if (!registry.config) problems.push({ key: 'registry-missing' });
+        // The registry decodes record by record, asynchronously: not gathered into batches (yet).
+        if (batchSize > 1) problems.push({ key: 'batch-registry' });
     }
     return {
         fields: {
             group, topics: topics.spec, consumerCount, format, registry, maxInFlight, maxAttempts, afterMaxAttempts,
-            deadLetterTopic, ackTimeout, topicRefresh: intField(raw.topicRefresh, d.topicRefresh, 100) ?? d.topicRefresh,
+            deadLetterTopic, ackTimeout, batchSize, batchWait, topicRefresh: intField(raw.topicRefresh, d.topicRefresh, 100) ?? d.topicRefresh,
         },
         problems,
     };

@@ -83,6 +83,88 @@ export function recordToMessage(r: RecordIn, format: PayloadFormat, consumer: st
     return parseError === undefined ? { msg } : { msg, parseError };
 }
 
+/** One record in a batch message's payload (batch output). */
+export interface BatchItem {
+    value: Buffer | string | unknown;
+    key: Buffer | string | null;
+    headers: Record<string, string | string[]>;
+    timestamp: number;
+    offset: number;
+}
+
+export interface BatchMessage {
+    _msgid: string;
+    payload: BatchItem[];
+    /** the partition of every record in it, and its first and last offsets */
+    attribute: { topic: string; partition: number; offset: number; lastOffset: number; count: number };
+    topic: string;
+    kafka?: { highWaterOffset: number };
+    /** the receipt of every record in the batch (offsets, and with acknowledgement the handing-outs) */
+    _kafka: BatchReceipt;
+}
+
+export interface BatchReceipt {
+    consumer: string;
+    topic: string;
+    partition: number;
+    offsets: number[];
+    seqs?: number[];
+}
+
+/**
+ * Batch output: records of one partition as one message. `withSeq`: put each
+ * handing-out's number on the receipt (acknowledged modes). Records whose value
+ * is not JSON (format json) keep the string, and the first such error is returned.
+ */
+export function recordsToBatchMessage(
+    items: { record: RecordIn; seq: number }[], format: PayloadFormat, consumer: string, msgid: string, withSeq: boolean,
+): { msg: BatchMessage; parseError?: string } {
+    let parseError: string | undefined;
+    const payload: BatchItem[] = items.map(({ record }) => {
+        const { msg, parseError: e } = recordToMessage(record, format, consumer, msgid);
+        if (e !== undefined && parseError === undefined) parseError = `offset ${record.offset}: ${e}`;
+        return { value: msg.payload, key: msg.key, headers: msg.headers, timestamp: msg.timestamp, offset: msg.attribute.offset };
+    });
+    const first = items[0].record;
+    const last = items[items.length - 1].record;
+    const offsets = payload.map((p) => p.offset);
+    const msg: BatchMessage = {
+        _msgid: msgid,
+        payload,
+        attribute: { topic: first.topic, partition: first.partition, offset: Number(first.offset), lastOffset: Number(last.offset), count: items.length },
+        topic: first.topic,
+        _kafka: withSeq
+            ? { consumer, topic: first.topic, partition: first.partition, offsets, seqs: items.map((i) => i.seq) }
+            : { consumer, topic: first.topic, partition: first.partition, offsets },
+    };
+    if (last.highWaterOffset !== undefined) msg.kafka = { highWaterOffset: Number(last.highWaterOffset) };
+    return parseError === undefined ? { msg } : { msg, parseError };
+}
+
+/**
+ * The records an acknowledging message refers to: every record of a batch
+ * message's receipt, or the one record of ackFor. Null when it carries none.
+ */
+export function acksFor(
+    msg: { _kafka?: unknown; attribute?: unknown },
+    consumer: string,
+): { topic: string; partition: number; offset: string; seq?: number }[] | null {
+    const receipt = msg._kafka as { consumer?: unknown; topic?: unknown; partition?: unknown; offsets?: unknown; seqs?: unknown } | undefined;
+    if (receipt && typeof receipt === 'object' && Array.isArray(receipt.offsets)) {
+        if (receipt.consumer !== consumer) return null;
+        const seqs = Array.isArray(receipt.seqs) ? receipt.seqs : null;
+        const refs: { topic: string; partition: number; offset: string; seq?: number }[] = [];
+        receipt.offsets.forEach((offset: unknown, i: number) => {
+            const c = ackCoordinates({ topic: receipt.topic, partition: receipt.partition, offset });
+            if (!c) return;
+            refs.push(seqs && typeof seqs[i] === 'number' ? { ...c, seq: seqs[i] as number } : c);
+        });
+        return refs.length ? refs : null;
+    }
+    const one = ackFor(msg, consumer);
+    return one ? [one] : null;
+}
+
 /**
  * The record an acknowledging message refers to: its receipt (msg._kafka) when it
  * has one, else msg.attribute. Null when it carries none, or when the receipt

@@ -25,15 +25,20 @@ export function offerTransactions(consumerId: string, source: TransactionSource)
  * transaction is over (the record will be delivered again: this write must fail).
  */
 export function transactionFor(msg: { _kafka?: unknown }): { txn: ProducerTransaction } | 'aborted' | null {
-    const r = msg._kafka as { consumer?: unknown; topic?: unknown; partition?: unknown; offset?: unknown; seq?: unknown } | undefined;
+    const r = msg._kafka as {
+        consumer?: unknown; topic?: unknown; partition?: unknown; offset?: unknown; seq?: unknown; offsets?: unknown; seqs?: unknown;
+    } | undefined;
     if (!r || typeof r !== 'object' || typeof r.consumer !== 'string') return null;
     const source = sources.get(r.consumer);
     if (!source || typeof r.topic !== 'string') return null;
+    // A batch message's records share one transaction: its first record names it.
+    const offset: unknown = Array.isArray(r.offsets) ? r.offsets[0] : r.offset;
+    const seq: unknown = Array.isArray(r.offsets) ? (Array.isArray(r.seqs) ? r.seqs[0] : undefined) : r.seq;
     const txn = source.transactionOf({
         topic: r.topic,
         partition: Number(r.partition),
-        offset: String(r.offset),
-        seq: typeof r.seq === 'number' ? r.seq : undefined,
+        offset: String(offset),
+        seq: typeof seq === 'number' ? seq : undefined,
     });
     return txn ? { txn } : 'aborted';
 }

@@ -10,7 +10,7 @@ describe('consumer fields', function () {
         assert.deepStrictEqual(problems, []);
         assert.deepStrictEqual(fields, {
             group: 'g1', topics: { names: ['orders'], patterns: [] }, consumerCount: 1, format: 'buffer', registry: null, maxInFlight: 100,
-            maxAttempts: 0, afterMaxAttempts: 'dlq', deadLetterTopic: '', ackTimeout: 0, topicRefresh: 30000,
+            maxAttempts: 0, afterMaxAttempts: 'dlq', deadLetterTopic: '', ackTimeout: 0, batchSize: 1, batchWait: 100, topicRefresh: 30000,
         });
         assert.strictEqual(fields.maxInFlight, CONSUMER_FIELD_DEFAULTS.maxInFlight);
     });
@@ -34,6 +34,11 @@ describe('consumer fields', function () {
         { name: 'negative max attempts', raw: { maxAttempts: -1 }, problems: [{ key: 'bad-number', params: { field: 'maxAttempts', min: 0 } }] },
         { name: 'ack timeout not a number', raw: { ackTimeout: 'soon' }, problems: [{ key: 'bad-number', params: { field: 'ackTimeout', min: 0 } }] },
         { name: 'dead-letter without a topic', raw: { maxAttempts: 2, afterMaxAttempts: 'dlq', deadLetterTopic: ' ' }, problems: [{ key: 'dlq-empty' }] },
+        { name: 'batch output as set', raw: { batchSize: '500', batchWait: '0' }, expect: { batchSize: 500, batchWait: 0 } },
+        { name: 'batch size 0', raw: { batchSize: 0 }, problems: [{ key: 'bad-number', params: { field: 'batchSize', min: 1 } }] },
+        { name: 'batch wait negative', raw: { batchWait: -5 }, problems: [{ key: 'bad-number', params: { field: 'batchWait', min: 0 } }] },
+        { name: 'batch output with registry decoding', raw: { batchSize: 10, format: 'registry', registry: 'r1' }, problems: [{ key: 'batch-registry' }] },
+        { name: 'registry decoding with batch size 1', raw: { batchSize: 1, format: 'registry', registry: 'r1' }, expect: { batchSize: 1 } },
         { name: 'several problems at once', raw: { group: '', consumerCount: 'x' }, problems: [{ key: 'group-empty' }, { key: 'bad-number', params: { field: 'consumerCount', min: 1 } }] },
     ];
     for (const c of CASES) {

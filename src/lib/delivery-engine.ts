@@ -227,6 +227,7 @@ export class DeliveryEngine {
     private readonly ends = new EndOffsets();
     /** the most records out at once: maxInFlight, times the batch size with batch output */
     private readonly maxRecords: number;
+    private readonly batchSize: number;
     /** batch output: the groups being gathered, per member and partition */
     private readonly grouper: Grouper<{ m: Member; record: ConsumerRecord; seq: number; d: Delivery | null }> | null = null;
 
@@ -239,8 +240,10 @@ export class DeliveryEngine {
             if (!host.emitBatch) throw new Error('batch output needs emitBatch');
             this.grouper = new Grouper(batchSize, s.batchWaitMs ?? 0, (_key, items) => this.emitGroup(items));
         }
+        this.batchSize = batchSize;
         this.maxRecords = s.maxInFlight * batchSize;
-        this.lowWater = this.maxRecords - Math.max(1, Math.floor(this.maxRecords / 4));
+        // In whole batches with batch output, so that a refill makes full batches.
+        this.lowWater = (s.maxInFlight - Math.max(1, Math.floor(s.maxInFlight / 4))) * batchSize;
         for (let i = 0; i < s.consumerCount; i++) {
             this.members.push({
                 index: i, client: null, tracker: new OffsetTracker<Delivery>(), assignment: null, rebalancing: false,
@@ -579,7 +582,8 @@ export class DeliveryEngine {
 
     /** Each partition being handed out may hold this many of the in-flight records. */
     private share(): number {
-        return Math.max(1, Math.ceil(this.maxRecords / Math.max(1, this.activeBatches)));
+        // In whole batches with batch output: a partition's share never cuts a batch short.
+        return this.batchSize * Math.max(1, Math.ceil(this.s.maxInFlight / Math.max(1, this.activeBatches)));
     }
 
     private canEmit(m: Member, topic: string, partition: number): boolean {
@@ -681,8 +685,8 @@ export class DeliveryEngine {
             while (!this.canEmit(m, topic, partition)) {
                 if (unresolved !== null) control.resolveOffset(unresolved);
                 unresolved = null;
-                // A partial batch goes out now: the room it waits for may need its acknowledgement.
-                this.grouper?.flush(groupKey(m, record));
+                // Partial batches go out now: the room waited for may need their acknowledgement.
+                this.grouper?.flushAll();
                 if (!(await this.waitUntil(m, c, control, () => this.canRefill(m, topic, partition)))) return;
             }
             if (stale()) return; // a seek moved the partition: what this batch holds is not wanted

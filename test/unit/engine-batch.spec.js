@@ -53,10 +53,11 @@ describe('DeliveryEngine batch output', function () {
         await until('the last commit', () => h.lastCommit(0) && h.lastCommit(0).offset === '25');
     });
 
-    it("'flow': a partial batch goes out at once when the flow is full, not after the batch wait", async function () {
-        // 12 records out at most; two partitions busy: each may hold 6, so partition 0 has 4 + 2
+    it("'flow': partial batches go out at once when the flow is full, not after the batch wait", async function () {
+        // 12 records out at most. Partition 0 fetched 6 records: a batch of 4 goes, 2 wait for more;
+        // partition 1 then fills the flow with 4 + 2, and its next record must wait: both partial ones go.
         const h = await startedWith(batchHarness({ batchSize: 4, maxInFlight: 3, batchWaitMs: 10000 }), [[0, 1]]);
-        h.members[0].batch(records(0, 0, 19));
+        h.members[0].batch(records(0, 0, 5));
         h.members[0].batch(records(1, 0, 19));
         await until('both partitions out', () => h.engine.view().inFlight === 12);
         await sleep(50);
@@ -90,6 +91,15 @@ describe('DeliveryEngine batch output', function () {
         assert.deepStrictEqual(h.batches[1], [1, 3]);
         h.ackBatch(0, [1, 3]);
         await until('the commit', () => h.lastCommit(0) && h.lastCommit(0).offset === '4');
+    });
+
+    it("'flow': a partition's share of the flow is in whole batches", async function () {
+        // 4 batches of 25 over 3 busy partitions: 2 batches each, at most 100 records in all
+        const h = await startedWith(batchHarness({ batchSize: 25, maxInFlight: 4, batchWaitMs: 10000 }), [[0, 1, 2]]);
+        for (const p of [0, 1, 2]) h.members[0].batch(records(p, 0, 99));
+        await until('the flow full', () => h.engine.view().inFlight === 100);
+        await sleep(30);
+        assert.deepStrictEqual(h.batches.map((b) => b.length), [25, 25, 25, 25], JSON.stringify(h.batches));
     });
 
     it('a batch gathered for a partition the member lost meanwhile is not sent', async function () {

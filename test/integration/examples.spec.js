@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const should = require('should');
 const supertest = require('supertest');
-const { helper, nodeModules, unique, createTopic, readBack, kafka, withAdmin, configFor, waitFor } = require('./support');
+const { helper, nodeModules, unique, createTopic, readBack, endOffsets, kafka, withAdmin, configFor, waitFor } = require('./support');
 const env = require('./kafka-env');
 const registryEnv = require('./registry-env');
 
@@ -110,9 +110,9 @@ describe('examples (Import > Examples) against the broker', function () {
         helper.stopServer(done);
     });
 
-    it('lists six examples, none with credentials', function () {
+    it('lists seven examples, none with credentials', function () {
         const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.json')).sort();
-        files.should.have.length(6);
+        files.should.have.length(7);
         for (const f of files) {
             const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES, f), 'utf8'));
             flow.should.be.an.Array();
@@ -183,6 +183,32 @@ describe('examples (Import > Examples) against the broker', function () {
             const [t] = await withAdmin((admin) => admin.fetchOffsets({ groupId: groups.consume03, topics: [input] }));
             return t.partitions[0].offset === '3';
         }, 'the committed offset to reach 3');
+    });
+
+    it('07 sums each batch of orders into one summary record and commits the batch once it is written', async function () {
+        const input = await createTopic(unique('orders'), 2);
+        const output = await createTopic(unique('orders-summary'));
+        const { flow, credentials, groups } = adapt(example('07'), 'plaintext', { orders: input, 'orders-summary': output });
+        await helper.load(modules(), flow, credentials);
+        const N = 1200;
+        const producer = kafka().producer();
+        await producer.connect();
+        try {
+            await producer.send({ topic: input, messages: Array.from({ length: N }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ amount: i }) })) });
+        } finally {
+            await producer.disconnect();
+        }
+        await waitFor(async () => {
+            const [t] = await withAdmin((admin) => admin.fetchOffsets({ groupId: groups.consume07, topics: [input] }));
+            return t.partitions.every((p) => p.offset === String(N / 2));
+        }, 'the group to commit every record', 60000);
+        const written = (await endOffsets(output))[0];
+        const summaries = (await readBack(output, written)).map((r) => JSON.parse(r.value.toString()));
+        const orders = summaries.reduce((a, s) => a + s.orders, 0);
+        orders.should.equal(N, `every order in exactly one summary: ${JSON.stringify(summaries.map((s) => s.orders))}`);
+        summaries.reduce((a, s) => a + s.total, 0).should.equal((N * (N - 1)) / 2);
+        summaries.forEach((s) => s.orders.should.be.belowOrEqual(500));
+        summaries.length.should.be.below(N / 100, 'a summary per batch, not per record');
     });
 
     it('03 does not commit past a record whose publish failed, and retries it', async function () {

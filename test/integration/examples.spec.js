@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const should = require('should');
 const supertest = require('supertest');
-const { helper, nodeModules, unique, createTopic, readBack, endOffsets, kafka, withAdmin, configFor, waitFor } = require('./support');
+const { helper, nodeModules, unique, createTopic, readBack, endOffsets, kafka, withAdmin, withProducer, configFor, waitFor } = require('./support');
 const env = require('./kafka-env');
 const registryEnv = require('./registry-env');
 
@@ -79,14 +79,8 @@ function adapt(flow, listener, topics) {
     return { flow, credentials: test.credentials, groups };
 }
 
-async function produce(topic, values) {
-    const producer = kafka().producer();
-    await producer.connect();
-    try {
-        await producer.send({ topic, messages: values.map((value) => ({ value })) });
-    } finally {
-        await producer.disconnect();
-    }
+function produce(topic, values) {
+    return withProducer((producer) => producer.send({ topic, messages: values.map((value) => ({ value })) }));
 }
 
 function received(node) {
@@ -191,13 +185,9 @@ describe('examples (Import > Examples) against the broker', function () {
         const { flow, credentials, groups } = adapt(example('07'), 'plaintext', { orders: input, 'orders-summary': output });
         await helper.load(modules(), flow, credentials);
         const N = 1200;
-        const producer = kafka().producer();
-        await producer.connect();
-        try {
-            await producer.send({ topic: input, messages: Array.from({ length: N }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ amount: i }) })) });
-        } finally {
-            await producer.disconnect();
-        }
+        await withProducer((producer) => producer.send({
+            topic: input, messages: Array.from({ length: N }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ amount: i }) })),
+        }));
         await waitFor(async () => {
             const [t] = await withAdmin((admin) => admin.fetchOffsets({ groupId: groups.consume07, topics: [input] }));
             return t.partitions.every((p) => p.offset === String(N / 2));

@@ -92,8 +92,18 @@ async function withAdmin(fn) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The specs' own writer. Idempotent: kafkajs resends a whole produce request when one of its
+ * partitions is refused (a topic just created, not yet served on a busy broker), and a plain
+ * producer then writes the other partitions' records twice; with idempotence the broker drops
+ * the resent copies, so a spec's input is exactly what it wrote.
+ */
+function specProducer() {
+    return kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+}
+
 async function withProducer(fn) {
-    const producer = kafka().producer();
+    const producer = specProducer();
     await producer.connect();
     try {
         return await fn(producer);
@@ -269,4 +279,4 @@ function unloadAndCheckRejections() {
     });
 }
 
-module.exports = { statusHistory, lastStatus, describeGroup, unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, readBack, configFor, waitFor, statuses };
+module.exports = { specProducer, statusHistory, lastStatus, describeGroup, unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, readBack, configFor, waitFor, statuses };

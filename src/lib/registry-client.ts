@@ -195,11 +195,13 @@ export class RegistryClient {
     /** Encodes a value with the schema the choice names; resolves the schema id once per TTL. */
     async encode(value: unknown, choice: SchemaChoice): Promise<{ bytes: Buffer; id: number }> {
         const id = await this.schemaId(choice);
+        let bytes: Buffer;
         try {
-            return { bytes: await this.lib.encode(id, value), id };
+            bytes = await this.lib.encode(id, value);
         } catch (err) {
             throw classify(err, `schema id ${id}`);
         }
+        return { bytes: this.typeOf(id) === 'PROTOBUF' ? withMessageIndexes(bytes) : bytes, id };
     }
 
     /** The schema id a choice names: the latest version of the subject, or the given schema's (registered if asked). */
@@ -297,4 +299,14 @@ export class RegistryClient {
     close(): void {
         this.agent.destroy();
     }
+}
+
+/**
+ * Confluent's Protobuf framing: after the magic byte and the schema id come the indexes of
+ * the message type within the schema. The library encodes with the schema's first message
+ * type and leaves them out; its path [0] is written as the single byte 0 (Confluent's
+ * deserializers need it; the library's own decoder skips it).
+ */
+function withMessageIndexes(framed: Buffer): Buffer {
+    return Buffer.concat([framed.subarray(0, 5), Buffer.from([0]), framed.subarray(5)]);
 }

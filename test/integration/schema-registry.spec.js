@@ -9,6 +9,7 @@
 const assert = require('assert');
 const http = require('http');
 const { SchemaRegistry, SchemaType } = require('@kafkajs/confluent-schema-registry');
+const protobuf = require('protobufjs');
 const { helper, nodeModules, configFor, unique, createTopic, readBack, withProducer, waitFor, sleep, lastStatus, unloadAndCheckRejections } = require('./support');
 const registryEnv = require('./registry-env');
 const { TcpProxy } = require('./tcp-proxy');
@@ -140,6 +141,13 @@ describe('schema registry (real broker, real registry)', function () {
             for (const r of written) {
                 assert.strictEqual(r.value[0], 0, 'magic byte 0');
                 decoded.push(plain(await lib.decode(r.value)));
+                if (type === 'PROTOBUF') {
+                    // Confluent's framing: the message indexes [0] (the first message type) as the single
+                    // byte 0, then exactly the Protobuf encoding, as protobufjs alone reads it.
+                    assert.strictEqual(r.value[5], 0, 'message indexes [0] after the schema id');
+                    const order = protobuf.parse(SCHEMAS.PROTOBUF).root.lookupType('spec.Order');
+                    assert.deepStrictEqual(plain(order.toObject(order.decode(r.value.subarray(6)))), plain(await lib.decode(r.value)));
+                }
             }
             // proto3 does not tell an empty repeated field from a missing one: protobufjs leaves it out
             const expected = type === 'PROTOBUF' ? ORDERS.map((o) => (o.tags.length ? o : { id: o.id, item: o.item })) : ORDERS;

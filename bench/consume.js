@@ -40,7 +40,6 @@
  * Avro >= 50% of the Buffer flow in the same ack mode.
  */
 const path = require('path');
-const crypto = require('crypto');
 const { types } = require('util');
 const { performance } = require('perf_hooks');
 const v8 = require('v8');
@@ -48,7 +47,7 @@ const vm = require('vm');
 const { Kafka, logLevel } = require('kafkajs');
 const helper = require('node-red-node-test-helper');
 
-const { ROOT, withBroker, newTopic } = require('./common');
+const { ROOT, VALUE, unique, withBroker, newTopic, prefill, rawConsume } = require('./common');
 const avro = require('./avro');
 const N = Number(process.env.BENCH_RECORDS || 300000);
 const PARTITIONS = 4;
@@ -58,7 +57,6 @@ const SLOW_SECS = Number(process.env.BENCH_SLOW_SECS || 30);
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
 const runs = (phase) => !ONLY || ONLY.includes(phase);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
-const VALUE = crypto.randomBytes(512).toString('hex'); // 1 KiB
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -67,25 +65,6 @@ helper.init(require.resolve('node-red'));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes) => (bytes / 1048576).toFixed(1);
-let seq = 0;
-const unique = (prefix) => `${prefix}-${Date.now().toString(36)}-${seq++}`;
-
-async function prefill(kafka, topic) {
-    const producer = kafka.producer();
-    await producer.connect();
-    const CHUNK = 1000;
-    let next = 0;
-    await Promise.all([0, 1, 2, 3].map(async () => {
-        while (next < N) {
-            const from = next;
-            next = Math.min(N, next + CHUNK);
-            const messages = [];
-            for (let i = from; i < next; i++) messages.push({ partition: i % PARTITIONS, value: VALUE });
-            await producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] });
-        }
-    }));
-    await producer.disconnect();
-}
 
 /** Pre-fills `topic` with N Avro records in the wire format, encoded by the library itself. */
 async function prefillAvro(kafka, topic, registryUrl) {
@@ -107,33 +86,6 @@ async function prefillAvro(kafka, topic, registryUrl) {
     }
     await producer.disconnect();
     return bytes / N;
-}
-
-async function raw(kafka, topic) {
-    const consumer = kafka.consumer({ groupId: unique('bench-raw') });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    let count = 0;
-    let first = 0n;
-    let elu0 = null;
-    const c0 = process.cpuUsage();
-    const done = new Promise((resolve) => {
-        consumer.run({
-            eachBatch: async ({ batch }) => {
-                if (!first) {
-                    first = process.hrtime.bigint();
-                    elu0 = performance.eventLoopUtilization();
-                }
-                count += batch.messages.length;
-                if (count >= N) resolve(process.hrtime.bigint());
-            },
-        });
-    });
-    const last = await done;
-    const cpu = process.cpuUsage(c0);
-    const elu = performance.eventLoopUtilization(elu0).utilization;
-    await consumer.disconnect();
-    return { secs: Number(last - first) / 1e9, count, cpu, elu };
 }
 
 /** Loads a flow and removes the helper's recording spies (see the header). */
@@ -357,7 +309,7 @@ async function main() {
         const kafka = new Kafka({ clientId: 'bench', brokers: [broker], logLevel: logLevel.NOTHING });
         const topic = await newTopic(kafka, unique('bench-consume'), PARTITIONS);
         const t0 = Date.now();
-        await prefill(kafka, topic);
+        await prefill(kafka, topic, N, PARTITIONS);
         console.log(`pre-filled ${topic}: ${N} records of 1 KiB in ${PARTITIONS} partitions (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
         let avroTopic = null;
         if (registryUrl) {
@@ -370,7 +322,7 @@ async function main() {
         // Rounds interleave the three readers, so a slow moment of the machine hits all of them.
         const results = { raw: [], immediate: [], 'after-flow': [], 'avro-immediate': [], 'avro-after-flow': [], 'ceiling-immediate': [], 'ceiling-after-flow': [], 'publish-flow': [], 'publish-eos': [] };
         for (let round = 0; round < ROUNDS; round++) {
-            if (runs('raw')) results.raw.push(await raw(kafka, topic));
+            if (runs('raw')) results.raw.push(await rawConsume(kafka, topic, N));
             if (runs('immediate') || runs('avro')) results.immediate.push(await viaNode(broker, topic, 'immediate'));
             if (runs('after-flow') || runs('avro')) results['after-flow'].push(await viaNode(broker, topic, 'flow'));
             if (avroTopic) {

@@ -27,19 +27,17 @@
  * Targets: flow+flush >= 70% of raw batch; flow >= 80% of raw send; flow avro >= 50% of flow buffer.
  */
 const path = require('path');
-const crypto = require('crypto');
 const { types } = require('util');
 const { Kafka, logLevel } = require('kafkajs');
 const helper = require('node-red-node-test-helper');
 
-const { ROOT, withBroker, newTopic } = require('./common');
+const { ROOT, VALUE, withBroker, newTopic, rawSendBatch } = require('./common');
 const avro = require('./avro');
 const N = Number(process.env.BENCH_MESSAGES || 30000);
 const OUTSTANDING = Number(process.env.BENCH_OUTSTANDING || 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || OUTSTANDING);
 const BATCH = Number(process.env.BENCH_BATCH || 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
-const VALUE = crypto.randomBytes(512).toString('hex'); // 1 KiB string
 const COUNT_AT_COMPLETE = process.env.BENCH_COUNT === 'complete';
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null;
 
@@ -133,19 +131,7 @@ async function rawSend(kafka, topic) {
 }
 
 async function rawBatch(kafka, topic) {
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic, messages: [{ value: 'warm-up' }] });
-    const t0 = process.hrtime.bigint();
-    const c0 = process.cpuUsage();
-    for (let done = 0; done < N; done += BATCH) {
-        const messages = [];
-        for (let i = 0; i < Math.min(BATCH, N - done); i++) messages.push({ value: VALUE });
-        await producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] });
-    }
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = process.cpuUsage(c0);
-    await producer.disconnect();
+    const { secs, cpu } = await rawSendBatch(kafka, topic, N, BATCH);
     return result(secs, cpu);
 }
 

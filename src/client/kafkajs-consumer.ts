@@ -11,6 +11,9 @@ import type {
     ConsumerClient, ConsumerOptions, ConsumerRecord, CommittedOffset, PartitionAssignment,
 } from '../lib/consumer-client';
 
+/** How long stop() waits for a start under way (a join in progress) before it disconnects. */
+const JOIN_WAIT_MS = 3000;
+
 export type CommittedReader = (partitions: PartitionAssignment[]) => Promise<CommittedOffset[]>;
 
 const ASSIGNER_VERSION = 0;
@@ -168,8 +171,11 @@ export class KafkajsConsumer implements ConsumerClient {
 
     async stop(): Promise<void> {
         this.stopped = true;
-        // A start under way finishes first (it stops at its next step, or has joined and now leaves).
-        if (this.starting) await this.starting.catch(() => undefined);
+        // A start under way finishes first (it stops at its next step, or has joined and now
+        // leaves), but not for longer than JOIN_WAIT_MS: a JoinGroup is held by the coordinator
+        // until the whole group has rejoined, and a redeploy must not wait for that. Disconnecting
+        // then ends the pending join (the coordinator drops that member after its session timeout).
+        if (this.starting) await Promise.race([this.starting.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, JOIN_WAIT_MS).unref())]);
         noteStopped(this.options.groupId, this.memberId);
         try {
             await this.consumer.stop();

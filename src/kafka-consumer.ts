@@ -30,6 +30,8 @@ import { memberClientId } from './lib/member-id';
 import { readSeek, resolveSeek } from './lib/seek';
 
 const CLOSE_BUDGET_MS = 10000;
+/** After a deploy that kept this node running, how long its records out then have to come back. */
+const DEPLOY_GRACE_MS = 30000;
 /** How often the status's lag and rate are refreshed. */
 const FIGURES_EVERY_MS = 3000;
 /**
@@ -149,6 +151,13 @@ export = function (RED: NodeAPI): void {
             updateStatus();
         }, FIGURES_EVERY_MS);
         const withdraw = eos ? offerTransactions(node.id, delivery) : null;
+        // A deploy that keeps this node running may replace nodes its records are passing
+        // through, and Node-RED drops messages in transit to them: without an ack timeout,
+        // the records out at the deploy get DEPLOY_GRACE_MS before they count as failed.
+        const onDeploy = (): void => {
+            if (!ackTimeout && !closing) delivery.afterDeploy(DEPLOY_GRACE_MS, t('errors.deploy-lost', { s: DEPLOY_GRACE_MS / 1000 }));
+        };
+        RED.events.on('flows:started', onDeploy);
 
         // ---- status -------------------------------------------------------------
         function updateStatus(): void {
@@ -388,6 +397,7 @@ export = function (RED: NodeAPI): void {
             decoder?.close();
             if (pollTimer) clearTimeout(pollTimer);
             if (withdraw) withdraw();
+            RED.events.removeListener('flows:started', onDeploy);
             const shutdown = delivery.close().then(() => config.deregister(node, removed));
             within(shutdown, CLOSE_BUDGET_MS).then(() => done(), () => done());
         });

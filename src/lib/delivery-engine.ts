@@ -131,6 +131,10 @@ interface Delivery {
     seq: number;
     /** 'eos': the transaction it was handed out in */
     txn: OpenTxn | null;
+    /** times handed to the flow so far */
+    out: number;
+    /** handed to the flow and neither acknowledged nor failed since */
+    awaiting: boolean;
 }
 
 /** 'eos': an open transaction of one input partition. */
@@ -216,6 +220,8 @@ export class DeliveryEngine {
     private commitSoon: ReturnType<typeof setImmediate> | null = null;
     /** With commit interval 0, a failed commit is tried again after the retry backoff. */
     private commitRetry: ReturnType<typeof setTimeout> | null = null;
+    /** afterDeploy's checks under way */
+    private readonly deployTimers = new Set<ReturnType<typeof setTimeout>>();
     /** acknowledged by the flow: 'flow' and 'eos' */
     private readonly flow: boolean;
     private readonly eos: boolean;
@@ -281,6 +287,29 @@ export class DeliveryEngine {
     transactionOf(r: RecordRef): ProducerTransaction | null {
         const [, d] = this.holderOf(r);
         return d && d.txn && !d.txn.done ? d.txn.handle : null;
+    }
+
+    /**
+     * A deploy that left this node running ("modified nodes" or "modified flows"): Node-RED
+     * drops the messages in transit to the nodes it replaced, so a record out in the flow then
+     * may never come back. Those still unacknowledged `graceMs` later (and not handed out
+     * again meanwhile) count as failed with `text`, as after an ack timeout: retried, or
+     * skipped or dead-lettered after the maximum attempts.
+     */
+    afterDeploy(graceMs: number, text: string): void {
+        if (!this.flow || this.closing) return;
+        const out: [Member, Delivery, number][] = [];
+        for (const m of this.members) for (const d of m.tracker.all()) if (d.awaiting) out.push([m, d, d.out]);
+        if (!out.length) return;
+        const timer = setTimeout(() => {
+            this.deployTimers.delete(timer);
+            for (const [m, d, n] of out) {
+                const r = d.record;
+                if (this.closing || !d.awaiting || d.out !== n || m.tracker.get(r.topic, r.partition, r.offset) !== d) continue;
+                this.failed(m, d, text);
+            }
+        }, graceMs);
+        this.deployTimers.add(timer);
     }
 
     pause(): void {
@@ -374,6 +403,8 @@ export class DeliveryEngine {
         if (this.commitTimer) clearInterval(this.commitTimer);
         if (this.commitSoon) clearImmediate(this.commitSoon);
         if (this.commitRetry) clearTimeout(this.commitRetry);
+        this.deployTimers.forEach(clearTimeout);
+        this.deployTimers.clear();
         this.commitTimer = null;
         this.commitSoon = null;
         this.commitRetry = null;
@@ -428,11 +459,14 @@ export class DeliveryEngine {
             this.grouper.add(groupKey(m, d.record), { m, record: d.record, seq: d.seq, d }, d.txn);
             return;
         }
-        this.startAckTimer(m, d);
+        this.handedOut(m, d);
         this.host.emit(d.record, d.seq);
     }
 
-    private startAckTimer(m: Member, d: Delivery): void {
+    /** A delivery goes to the flow now: it awaits its acknowledgement (within the ack timeout, if set). */
+    private handedOut(m: Member, d: Delivery): void {
+        d.out++;
+        d.awaiting = true;
         if (this.flow && this.s.ackTimeout) {
             const r = d.record;
             d.timer = setTimeout(() => {
@@ -448,7 +482,7 @@ export class DeliveryEngine {
         for (const { m, record, seq, d } of items) {
             if (d) {
                 if (this.closing || m.tracker.get(record.topic, record.partition, record.offset) !== d) continue;
-                this.startAckTimer(m, d);
+                this.handedOut(m, d);
             }
             out.push({ record, seq });
         }
@@ -475,6 +509,7 @@ export class DeliveryEngine {
 
     private failed(m: Member, d: Delivery, error: unknown): void {
         clearTimer(d);
+        d.awaiting = false;
         d.attempts++;
         const r = d.record;
         const text = failureText(error);
@@ -696,7 +731,7 @@ export class DeliveryEngine {
                     else this.host.emit(record, ++this.seq);
                 }
             } else if (!this.eos) {
-                const d: Delivery = { record, attempts: 0, timer: null, seq: ++this.seq, txn: null };
+                const d: Delivery = { record, attempts: 0, timer: null, seq: ++this.seq, txn: null, out: 0, awaiting: false };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') this.emit(m, d);
             } else {
                 let txn = this.usableTxn(m, topic, partition);
@@ -707,7 +742,7 @@ export class DeliveryEngine {
                     if (!txn) return;
                 }
                 const pt = this.txnsOf(m, topic, partition);
-                const d: Delivery = { record, attempts: pt.attempts.get(record.offset) ?? 0, timer: null, seq: ++this.seq, txn };
+                const d: Delivery = { record, attempts: pt.attempts.get(record.offset) ?? 0, timer: null, seq: ++this.seq, txn, out: 0, awaiting: false };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') {
                     if (txn.count++ === 0) txn.first = record.offset;
                     if (txn.count >= (this.s.txnMaxRecords ?? 2000)) txn.closing = true;

@@ -176,7 +176,12 @@ describe('group coordinator failover (3-node cluster)', function () {
         const member = startMember(cluster.bootstrap, topic, groupId);
         const { state } = member;
         try {
-            await member.start();
+            // A broker may not serve the new topic's metadata yet (kafkajs's subscribe then throws
+            // UNKNOWN_TOPIC_OR_PARTITION): started again until it does, as the engine restarts a member.
+            await until('the member started', 30000, () => member.start().then(() => true, (err) => {
+                if (err.type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+                return false;
+            }));
             await until('the assignment', 30000, () => state.joins.length > 0);
             await until('steady commits', 30000, () => state.commits.length >= 4 && state.received > 50);
             const group = (await admin.describeGroups([groupId])).groups[0];

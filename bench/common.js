@@ -102,4 +102,13 @@ async function rawSendBatch(kafka, topic, n, batch) {
     return { secs, cpu };
 }
 
-module.exports = { ROOT, VALUE, unique, withBroker, newTopic, prefill, rawConsume, rawSendBatch };
+/** A core delay node letting `perSecond` messages a second through and queueing the rest: the slow flow of the memory checks. */
+function rateLimit(id, z, perSecond, wires) {
+    return {
+        id, z, type: 'delay', name: '', pauseType: 'rate', timeout: '5', timeoutUnits: 'seconds',
+        rate: String(perSecond), nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds',
+        drop: false, allowrate: false, outputs: 1, wires,
+    };
+}
+
+module.exports = { ROOT, VALUE, unique, withBroker, newTopic, prefill, rawConsume, rawSendBatch, rateLimit };

@@ -47,7 +47,7 @@ const vm = require('vm');
 const { Kafka, logLevel } = require('kafkajs');
 const helper = require('node-red-node-test-helper');
 
-const { ROOT, VALUE, unique, withBroker, newTopic, prefill, rawConsume } = require('./common');
+const { ROOT, VALUE, unique, withBroker, newTopic, prefill, rawConsume, rateLimit } = require('./common');
 const avro = require('./avro');
 const N = Number(process.env.BENCH_RECORDS || 300000);
 const PARTITIONS = 4;
@@ -274,11 +274,7 @@ async function slowFlow(broker, topic) {
         { id: 'f1', type: 'tab' },
         config(broker),
         { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique('bench-slow'), topics: topic, maxInFlight: 100, wires: [['d1']] },
-        {
-            id: 'd1', z: 'f1', type: 'delay', pauseType: 'rate', timeout: '5', timeoutUnits: 'seconds',
-            rate: '100', nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds',
-            drop: false, allowrate: false, outputs: 1, wires: [['sink']],
-        },
+        rateLimit('d1', 'f1', 100, [['sink']]),
         { id: 'sink', z: 'f1', type: 'helper' },
         { id: 'cp', z: 'f1', type: 'complete', scope: ['d1'], wires: [['c1']] },
     ]);

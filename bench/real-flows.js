@@ -15,7 +15,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const { ROOT } = require('./common');
+const { ROOT, rateLimit } = require('./common');
 
 const TAB = 'bench-tab';
 /* 1 KiB, built inside Node-RED; the records carry no compression, so the bytes do not matter. */
@@ -113,11 +113,7 @@ function connectorSlow({ n, broker, topic, group }) {
 }
 
 function delay100() {
-    return {
-        id: 'delay', type: 'delay', z: TAB, name: '', pauseType: 'rate', timeout: '5', timeoutUnits: 'seconds',
-        rate: '100', nbRateUnits: '1', rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds',
-        drop: false, allowrate: false, outputs: 1, wires: [['count']],
-    };
+    return rateLimit('delay', TAB, 100, [['count']]);
 }
 
 /*

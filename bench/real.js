@@ -277,12 +277,18 @@ function printTable(results, meta) {
         ['publish', 'kafkajs-publish', 'kafka-publish no flush / node-red-contrib-kafkajs producer'],
         ['publish-flush', 'kafkajs-publish', 'kafka-publish flush / node-red-contrib-kafkajs producer'],
     ];
+    // The load of the machine changes between rounds; the ratio within each round (both rows ran
+    // minutes apart at most) shows how far that moves a ratio.
+    const rate = (r) => (r && !r.error ? r.count / r.secs : null);
+    const pct = (x) => `${(100 * x).toFixed(0)}%`;
     const shown = {};
-    console.log('\nratios of the medians');
+    console.log('\nratios of the medians (per round: min-max of the same ratio within each round)');
     for (const [a, b, label] of ratios) {
         if (!med[a] || !med[b]) continue;
-        shown[`${a}/${b}`] = med[a] / med[b];
-        console.log(`  ${label.padEnd(86)}${`${(100 * med[a] / med[b]).toFixed(0)}%`.padStart(6)}`);
+        const perRound = results[a].map((r, i) => rate(r) && rate(results[b][i]) && rate(r) / rate(results[b][i])).filter(Boolean);
+        shown[`${a}/${b}`] = { ofMedians: med[a] / med[b], perRound };
+        const spread = perRound.length ? `  (per round: ${pct(Math.min(...perRound))}-${pct(Math.max(...perRound))})` : '';
+        console.log(`  ${label.padEnd(86)}${pct(med[a] / med[b]).padStart(6)}${spread}`);
     }
     return shown;
 }
@@ -305,6 +311,7 @@ function gitState() {
 }
 
 async function main() {
+    const source = gitState(); // what npm run build (in packOnce) compiles
     const packing = packOnce();
     let failed = false;
     const connector = new NodeRedProcess({ name: 'connector', tarball: null, sampleFile: path.join(tmp(), 'connector-samples.jsonl') });
@@ -391,7 +398,7 @@ async function main() {
 
             const meta = {
                 title: `Node-RED ${require('node-red/package.json').version} processes (red.js) on Node.js ${process.version}, ${os.cpus().length} cores; ` +
-                    `${path.basename(connector.tarball)} from ${gitState()} installed with npm into the user dir` +
+                    `${path.basename(connector.tarball)} from ${source} installed with npm into the user dir` +
                     `${wantsKafkajs ? `; ${KAFKAJS_NAME} ${installedVersion(kafkajsNr, KAFKAJS_NAME)} (kafkajs ${installedVersion(kafkajsNr, 'kafkajs')}) from npm in its own` : ''}; ` +
                     `raw: kafkajs ${require('kafkajs/package.json').version}.\n1 KiB records; reading ${fmt(N)} records from 4 partitions, writing ${fmt(MESSAGES)} ` +
                     `(window ${WINDOW}); median of ${ROUNDS} interleaved round(s), spread min-max; one broker (${broker}).`,

@@ -38,11 +38,12 @@ function fn(id, name, func, wires = [[]], initialize = '') {
     return { id, type: 'function', z: TAB, name, func, outputs: 1, timeout: 0, noerr: 0, initialize, finalize: '', libs: [], wires };
 }
 
+// A batch message (kafka-consumer's batch output: payload an array) counts for its records.
 const COUNT = (n) => `const s = flow.get('count');
 const now = Date.now();
 if (s.n === 0) s.first = now;
-s.n++;
-if (s.n === ${n}) s.atN = now;
+s.n += Array.isArray(msg.payload) ? msg.payload.length : 1;
+if (s.atN === 0 && s.n >= ${n}) s.atN = now;
 return null;`;
 
 const ERRORS = `const e = flow.get('errors') || { n: 0, last: null };
@@ -89,15 +90,19 @@ function connectorConfig(broker, ackMode, fields = {}) {
     return fromExample(file, 'kafka-config', { id: 'cfg', name: 'bench', brokers: broker, ackMode, initialOffset: 'oldest', ...fields });
 }
 
-function connectorConsumer({ topic, group, maxInFlight = 100, wires }) {
+function connectorConsumer({ topic, group, maxInFlight = 100, batch = {}, wires }) {
     return fromExample('01 Consume a topic.json', 'kafka-consumer', {
-        id: 'consumer', name: 'bench', config: 'cfg', group, topics: topic, format: 'buffer', maxInFlight, wires: [wires, ['errors']],
+        id: 'consumer', name: 'bench', config: 'cfg', group, topics: topic, format: 'buffer', maxInFlight, ...batch, wires: [wires, ['errors']],
     });
 }
 
-/** kafka-consumer (ack mode immediate, flow or eos) -> count; a Complete node on count back into the consumer unless immediate. */
-function connectorConsume({ n, broker, topic, group, ackMode }) {
-    const nodes = [connectorConfig(broker, ackMode), connectorConsumer({ topic, group, wires: ['count'] })];
+/**
+ * kafka-consumer (ack mode immediate, flow or eos) -> count; a Complete node on count back into the consumer unless immediate.
+ * `batchSize`: batch output (batches of that many, at most 4 batches in flight, as example 07).
+ */
+function connectorConsume({ n, broker, topic, group, ackMode, batchSize = 1 }) {
+    const batch = batchSize > 1 ? { batchSize, batchWait: 100, maxInFlight: 4 } : {};
+    const nodes = [connectorConfig(broker, ackMode), connectorConsumer({ topic, group, wires: ['count'], batch })];
     if (ackMode !== 'immediate') nodes.push(completeBack('count', 'consumer'));
     return benchFlow(n, nodes);
 }

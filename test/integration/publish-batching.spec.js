@@ -61,6 +61,34 @@ describe('kafka-publish batching (real broker)', function () {
         checkOffsets(outs, await readBack(topic, 2000, 60000));
     });
 
+    it('a steady stream leaves in fewer, larger produce requests with flush settings than without', async function () {
+        // 400 messages, one every 5 ms (200/s, a sensor feed): without flush settings nearly every
+        // message leaves alone; with flush frequency 50 ms they leave some ten at a time.
+        const stream = async (cfg) => {
+            const topic = await createTopic(unique('pub-steady'), 1);
+            const h = await loadPublish(cfg, { topic });
+            await h.send({ payload: 'warm-up' });
+            const producer = await helper.getNode('cfg').producer();
+            let requests = 0;
+            const off = producer.onProduceRequest(() => { requests++; });
+            const outs = [];
+            for (let i = 0; i < 400; i++) {
+                outs.push(h.send({ payload: `s${i}` }));
+                await new Promise((r) => setTimeout(r, 5));
+            }
+            const written = await Promise.all(outs);
+            off();
+            written.forEach((o, i) => should(o.attribute.offset).equal(i + 1));
+            await helper.unload();
+            return requests;
+        };
+        const without = await stream({});
+        const withFlush = await stream({ flushFrequency: 50, flushMessages: 500 });
+        console.log(`      steady stream of 400 messages: ${without} produce requests without flush settings, ${withFlush} with flush frequency 50 ms`);
+        without.should.be.above(150, 'without flush settings most messages leave on their own');
+        withFlush.should.be.below(without / 4, 'with flush settings, far fewer and larger requests');
+    });
+
     it('flush frequency holds a lone message until the time passes', async function () {
         const topic = await createTopic(unique('pub-freq'), 1);
         const h = await loadPublish({ flushFrequency: 700, flushMessages: 1000 }, { topic });

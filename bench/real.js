@@ -10,6 +10,8 @@
  *   npm run bench:real
  *   BENCH_RECORDS=20000 BENCH_MESSAGES=10000 BENCH_ROUNDS=1 BENCH_SLOW_SECS=10 npm run bench:real   a short try
  *   BENCH_ONLY=immediate,ceiling-immediate   some rows only (names below)
+ *   BENCH_CPU_PROF=/tmp/prof BENCH_ONLY=immediate BENCH_ROUNDS=1 ...   V8 CPU profiles of the connector's Node-RED process
+ *                                         (node bench/profile-summary.js /tmp/prof: self time by module)
  *   BENCH_OUTSTANDING=2000 BENCH_BATCH=500 BENCH_STALL_SECS=60 BENCH_KAFKAJS_PKG=node-red-contrib-kafkajs@0.0.7
  *
  * Reading: a 4-partition topic is pre-filled with BENCH_RECORDS (300,000) records of 1 KiB and
@@ -31,6 +33,7 @@
  *   raw-publish         kafkajs sendBatch of BENCH_BATCH (500) records, awaited in turn, in this process
  *   publish             a generator function node -> kafka-publish (no flush settings)
  *   publish-flush       the same with flush settings: 500 messages or 10 ms
+ *   publish-burst       the burst generator -> kafka-publish without flush settings
  *   publish-flush-burst the burst generator -> kafka-publish with the flush settings
  *   kafkajs-publish     the burst generator -> node-red-contrib-kafkajs producer
  * The generator keeps BENCH_OUTSTANDING (2000) messages not yet completed: a Complete node on
@@ -228,6 +231,7 @@ const ROWS = [
     ['raw-publish', `raw kafkajs sendBatch of ${BATCH}`],
     ['publish', 'generator -> kafka-publish, no flush settings'],
     ['publish-flush', 'generator -> kafka-publish, flush 500 / 10 ms'],
+    ['publish-burst', 'burst generator -> kafka-publish, no flush settings'],
     ['publish-flush-burst', 'burst generator -> kafka-publish, flush 500 / 10 ms'],
     ['kafkajs-publish', 'burst generator -> node-red-contrib-kafkajs producer'],
 ];
@@ -273,6 +277,8 @@ function printTable(results, meta) {
         ['publish-flush', 'raw-publish', `kafka-publish flush / raw sendBatch ${BATCH}`],
         ['publish', 'raw-publish', `kafka-publish no flush / raw sendBatch ${BATCH}`],
         ['publish-flush-burst', 'raw-publish', `kafka-publish flush, burst / raw sendBatch ${BATCH}`],
+        ['publish-burst', 'raw-publish', `kafka-publish no flush, burst / raw sendBatch ${BATCH}`],
+        ['publish-flush-burst', 'publish-burst', 'kafka-publish burst: flush / no flush settings'],
         ['kafkajs-publish', 'raw-publish', `node-red-contrib-kafkajs producer / raw sendBatch ${BATCH}`],
         ['immediate', 'kafkajs-consume', 'kafka-consumer immediate / node-red-contrib-kafkajs consumer'],
         ['after-flow', 'kafkajs-consume', 'kafka-consumer after flow / node-red-contrib-kafkajs consumer'],
@@ -318,7 +324,10 @@ async function main() {
     const source = gitState(); // what npm run build (in packOnce) compiles
     const packing = packOnce();
     let failed = false;
-    const connector = new NodeRedProcess({ name: 'connector', tarball: null, sampleFile: path.join(tmp(), 'connector-samples.jsonl') });
+    // BENCH_CPU_PROF=<dir>: each connector Node-RED process writes a V8 CPU profile there when it stops
+    // (node bench/profile-summary.js <dir> sums where the time went).
+    const profEnv = process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}` } : {};
+    const connector = new NodeRedProcess({ name: 'connector', tarball: null, env: profEnv, sampleFile: path.join(tmp(), 'connector-samples.jsonl') });
     const kafkajsNr = new NodeRedProcess({ name: 'kafkajs', tarball: KAFKAJS_PKG, sampleFile: path.join(tmp(), 'kafkajs-samples.jsonl') });
     try {
         await withBroker(async (broker) => {
@@ -367,6 +376,7 @@ async function main() {
                     .then((r) => ({ ...r, count: MESSAGES })),
                 publish: () => publish(connector, flows.connectorPublish),
                 'publish-flush': () => publish(connector, flows.connectorPublish, { flush: FLUSH }),
+                'publish-burst': () => publish(connector, flows.connectorPublish, { window: 0 }),
                 'publish-flush-burst': () => publish(connector, flows.connectorPublish, { flush: FLUSH, window: 0 }),
                 'kafkajs-publish': () => publish(kafkajsNr, flows.kafkajsPublish),
             };

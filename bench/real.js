@@ -326,8 +326,8 @@ async function main() {
     let failed = false;
     // BENCH_CPU_PROF=<dir>: each connector Node-RED process writes a V8 CPU profile there when it stops
     // (node bench/profile-summary.js <dir> sums where the time went).
-    const profEnv = process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}` } : {};
-    const connector = new NodeRedProcess({ name: 'connector', tarball: null, env: profEnv, sampleFile: path.join(tmp(), 'connector-samples.jsonl') });
+    const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+    const connector = new NodeRedProcess({ name: 'connector', tarball: null, nodeArgs, sampleFile: path.join(tmp(), 'connector-samples.jsonl') });
     const kafkajsNr = new NodeRedProcess({ name: 'kafkajs', tarball: KAFKAJS_PKG, sampleFile: path.join(tmp(), 'kafkajs-samples.jsonl') });
     try {
         await withBroker(async (broker) => {

@@ -128,10 +128,12 @@ class NodeRedProcess {
      * name: label (also FAULTS_INSTANCE in the process's environment, which the flow's function
      * node reads); tarball: from packOnce(); env: extra environment; sampleFile: where the
      * in-process sampler writes a JSON line a second (none when unset); logLevel: Node-RED's
-     * console log level ('info'; 'debug' also logs node.debug, e.g. the consumer's aborted transactions).
+     * console log level ('info'; 'debug' also logs node.debug, e.g. the consumer's aborted transactions);
+     * nodeArgs: options for node itself before red.js (e.g. --cpu-prof, which NODE_OPTIONS refuses).
      */
-    constructor({ name, tarball, env = {}, sampleFile = null, logLevel = 'info' }) {
+    constructor({ name, tarball, env = {}, sampleFile = null, logLevel = 'info', nodeArgs = [] }) {
         this.name = name;
+        this.nodeArgs = nodeArgs;
         this.tarball = tarball;
         this.env = env;
         this.sampleFile = sampleFile;
@@ -172,7 +174,7 @@ class NodeRedProcess {
         if (this.child) throw new Error(`node-red ${this.name} is running`);
         const fd = fs.openSync(this.logFile, 'a');
         fs.writeSync(fd, `\n===== start ${++this.starts} ${new Date().toISOString()}\n`);
-        const child = spawn(process.execPath, [RED_JS, '--userDir', this.userDir, '--port', String(this.port), '--settings', this.settings], {
+        const child = spawn(process.execPath, [...this.nodeArgs, RED_JS, '--userDir', this.userDir, '--port', String(this.port), '--settings', this.settings], {
             cwd: this.userDir,
             stdio: ['ignore', fd, fd],
             env: { ...process.env, ...this.env, FAULTS_INSTANCE: this.name, NODE_RED_ENABLE_PROJECTS: 'false' },

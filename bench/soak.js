@@ -112,10 +112,17 @@ async function main() {
     let ok = false;
     try {
         await admin.connect();
+        // kafkajs's own waitForLeaders gives up on KRaft's transient "unknown topic": polled here.
         await admin.createTopics({
-            waitForLeaders: true,
+            waitForLeaders: false,
             topics: [input, output].map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: replication })),
         });
+        for (const deadline = Date.now() + 60000; ;) {
+            const meta = await admin.fetchTopicMetadata({ topics: [input, output] }).catch(() => null);
+            if (meta && meta.topics.every((t) => t.partitions.length === PARTITIONS && t.partitions.every((p) => p.leader >= 0))) break;
+            if (Date.now() > deadline) throw new Error(`${input}, ${output}: no leader for every partition after 60 s`);
+            await sleep(250);
+        }
         const t0 = Date.now();
         await produce(kafka, input);
         console.log(`soak: ${N} records written to ${input} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${cluster ? `${cluster.nodeIds.length} broker(s)` : bootstrap}, RF ${replication})`);

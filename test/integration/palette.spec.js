@@ -60,7 +60,7 @@ describe('palette install (npm pack + npm install into a user dir)', function ()
             'nodes/icons/kafka.svg', 'nodes/locales/en-US/kafka-config.json', 'nodes/locales/zh-CN/kafka-config.html']) {
             files.should.containEql(f);
         }
-        files.filter((f) => f.startsWith('examples/')).length.should.equal(6);
+        files.filter((f) => f.startsWith('examples/')).length.should.equal(7);
         // the icon once, beside the node .js files where Node-RED looks for it
         files.filter((f) => f.endsWith('kafka.svg')).should.deepEqual(['nodes/icons/kafka.svg']);
         files.filter((f) => /^(src|test|scripts|\.kafka|bench)\//.test(f)).should.deepEqual([]);
@@ -105,7 +105,7 @@ describe('palette install (npm pack + npm install into a user dir)', function ()
         modules.should.containEql(PKG.name);
         const entries = JSON.parse((await get(`${red.url}library/examples/flows/${PKG.name}`)).body);
         const names = entries.map((e) => (typeof e === 'string' ? e : e.fn)).sort();
-        names.should.deepEqual(['01 Consume a topic', '02 Publish from an HTTP request', '03 Consume transform publish', '04 SCRAM over TLS', '05 Exactly once', '06 Schema registry Avro']);
+        names.should.deepEqual(['01 Consume a topic', '02 Publish from an HTTP request', '03 Consume transform publish', '04 SCRAM over TLS', '05 Exactly once', '06 Schema registry Avro', '07 Batch consumption']);
         const flow = JSON.parse((await get(`${red.url}library/examples/flows/${PKG.name}/${encodeURIComponent('01 Consume a topic')}`)).body);
         flow.map((n) => n.type).should.containEql('kafka-consumer');
     });

@@ -71,7 +71,8 @@ function startTraffic(kafka, topic) {
 
 /** A group member through the seam that commits what it has received, every COMMIT_EVERY_MS. */
 function startMember(bootstrap, topic, groupId) {
-    const { settings, problems } = readSettings({ brokers: bootstrap, sessionTimeout: SESSION_TIMEOUT_MS });
+    // Retries enough to outlast a leader election after a kill -9 (the node itself would restart a crashed member).
+    const { settings, problems } = readSettings({ brokers: bootstrap, sessionTimeout: SESSION_TIMEOUT_MS, rebalanceMaxRetries: 10 });
     assert.deepStrictEqual(problems, []);
     const log = [];
     const client = createClient({ settings, tls: null, log: (level, message) => log.push({ at: Date.now(), level, message }) });

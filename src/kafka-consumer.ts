@@ -242,7 +242,7 @@ export = function (RED: NodeAPI): void {
 
         /** Batch output: records of one partition in one message (payload an array). */
         function emitBatch(items: { record: ConsumerRecord; seq: number }[]): void {
-            for (let i = 0; i < items.length; i++) rate.add();
+            rate.add(items.length);
             const { msg, parseError } = recordsToBatchMessage(items, format, node.id, nextMsgId(), flowAck);
             if (parseError !== undefined) {
                 const { topic, partition } = items[0].record;

@@ -6,7 +6,7 @@
  * exactly once.
  */
 const assert = require('assert');
-const { helper, nodeModules, unique, withProducer, committed, endOffsets, createTopic, configFor, waitFor, kafka } = require('./support');
+const { helper, nodeModules, unique, withProducer, caughtUp, createTopic, configFor, waitFor, kafka } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'kafka-publish', 'function', 'complete', 'catch');
 
@@ -16,14 +16,6 @@ async function produce(topic, count, partitions) {
     await withProducer((p) => p.send({ topic, messages }));
 }
 
-async function caughtUp(group, topic) {
-    try {
-        const [c, e] = await Promise.all([committed(group, topic), endOffsets(topic)]);
-        return Object.keys(e).every((p) => Number(c[p]) === e[p]);
-    } catch {
-        return false;
-    }
-}
 
 /** Checks one batch message's shape; returns its records' `n`s. */
 const CHECK_BATCH = `

@@ -7,7 +7,7 @@
  * read-uncommitted readers.
  */
 const assert = require('assert');
-const { helper, nodeModules, unique, withProducer, createTopic, configFor, waitFor, kafka, committed, endOffsets } = require('./support');
+const { helper, nodeModules, unique, withProducer, createTopic, configFor, waitFor, kafka, caughtUp } = require('./support');
 
 const NODES = nodeModules('kafka-config', 'kafka-consumer', 'kafka-publish', 'function', 'complete', 'catch');
 
@@ -74,14 +74,6 @@ function keyCounts(records) {
     return counts;
 }
 
-async function caughtUp(group, topic) {
-    try {
-        const [c, e] = await Promise.all([committed(group, topic), endOffsets(topic)]);
-        return Object.keys(e).every((p) => Number(c[p]) === e[p]);
-    } catch {
-        return false; // e.g. the group's coordinator still loading on a fresh broker: asked again
-    }
-}
 
 describe('kafka-consumer in exactly-once mode (transactions)', function () {
     this.timeout(120000);

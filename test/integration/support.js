@@ -161,6 +161,16 @@ async function createTopic(topic, numPartitions = 1, configEntries = []) {
     return topic;
 }
 
+/** Whether the group has committed up to the topic's end offsets (false while its coordinator is still loading). */
+async function caughtUp(group, topic) {
+    try {
+        const [c, e] = await Promise.all([committed(group, topic), endOffsets(topic)]);
+        return Object.keys(e).every((p) => Number(c[p]) === e[p]);
+    } catch {
+        return false;
+    }
+}
+
 /** Reads `count` records of a topic from the beginning with a fresh group; resolves with kafkajs messages. */
 async function readBack(topic, count, timeoutMs = 20000) {
     const consumer = kafka().consumer({ groupId: unique('readback'), maxWaitTimeInMs: 100 });
@@ -279,4 +289,4 @@ function unloadAndCheckRejections() {
     });
 }
 
-module.exports = { specProducer, statusHistory, lastStatus, describeGroup, unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, readBack, configFor, waitFor, statuses };
+module.exports = { caughtUp, specProducer, statusHistory, lastStatus, describeGroup, unloadAndCheckRejections, helper, nodeModules, fromNodeRed, env, unique, kafka, withAdmin, withProducer, committed, endOffsets, sleep, createTopic, readBack, configFor, waitFor, statuses };

@@ -42,6 +42,11 @@ class Checker {
         this.produceErrors = 0;
         this.out = []; // {k, p, o, i, ts, at}
         this.copies = new Map(); // `${p}:${o}` -> count
+        // OUT records read, by their own partition and offset: the reader is a kafkajs group
+        // consumer, and when its own group coordinator dies it rejoins and reads again from its
+        // last commit. A record read twice is one record: only distinct OUT records count.
+        this.readOut = new Set();
+        this.reread = 0;
         this.keys = new Set();
         this.reader = null;
         this.admin = null;
@@ -92,6 +97,12 @@ class Checker {
             eachBatch: async ({ batch }) => {
                 const at = Date.now();
                 for (const m of batch.messages) {
+                    const where = `${batch.partition}:${m.offset}`;
+                    if (this.readOut.has(where)) {
+                        this.reread++;
+                        continue;
+                    }
+                    this.readOut.add(where);
                     let v;
                     try {
                         v = JSON.parse(m.value.toString('utf8'));
@@ -348,6 +359,7 @@ class Checker {
             lost: lost.length,
             lostSample: lost.slice(0, 5),
             duplicated,
+            rereadByChecker: this.reread,
         };
     }
 

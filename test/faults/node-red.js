@@ -128,10 +128,11 @@ class NodeRedProcess {
      * name: label (also FAULTS_INSTANCE in the process's environment, which the flow's function
      * node reads); tarball: from packOnce(); env: extra environment; sampleFile: where the
      * in-process sampler writes a JSON line a second (none when unset); logLevel: Node-RED's
-     * console log level ('info'; 'debug' also logs node.debug, e.g. the consumer's aborted transactions);
+     * console log level ('info', or FAULTS_LOG_LEVEL; 'debug' also logs node.debug, e.g. the consumer's
+     * aborted transactions, and the kafkajs lines about outages it retries itself);
      * nodeArgs: options for node itself before red.js (e.g. --cpu-prof, which NODE_OPTIONS refuses).
      */
-    constructor({ name, tarball, env = {}, sampleFile = null, logLevel = 'info', nodeArgs = [] }) {
+    constructor({ name, tarball, env = {}, sampleFile = null, logLevel = process.env.FAULTS_LOG_LEVEL || 'info', nodeArgs = [] }) {
         this.name = name;
         this.nodeArgs = nodeArgs;
         this.tarball = tarball;

@@ -146,7 +146,8 @@ class Run {
         const { recovery = null, extra = {}, targets = [] } = await judge(f);
         const rec = recovery === null ? '-' : `${Number.isFinite(recovery) ? recovery.toFixed(1) : 'never'} s`;
         const more = Object.entries(extra).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' | ');
-        const bad = f.ackedNotInInput ? ` | acked by the broker but not in IN ${f.ackedNotInInput} (e.g. ${f.ackedNotInInputSample.join(', ')}; not counted)` : '';
+        const bad = (f.ackedNotInInput ? ` | acked by the broker but not in IN ${f.ackedNotInInput} (e.g. ${f.ackedNotInInputSample.join(', ')}; not counted)` : '') +
+            (f.rereadByChecker ? ` | OUT records the checker read again after its own group failed over ${f.rereadByChecker} (not counted)` : '');
         console.log(`      [faults] ${this.letter} | produced ${f.produced} | consumed ${f.consumed} | lost ${f.lost} | duplicated ${f.duplicated} | recovery ${rec}${more ? ` | ${more}` : ''}${bad}${caught.caughtUp ? '' : ` | NOT CAUGHT UP: lag ${caught.lag}, ${caught.missing} keys missing`}`);
         const all = [
             { name: 'no loss', ok: f.lost === 0, detail: `${f.lost} lost, e.g. ${f.lostSample.join(', ')}` },

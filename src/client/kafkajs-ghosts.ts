@@ -8,6 +8,9 @@ import type { Kafka } from 'kafkajs';
 
 const lingering = new Map<string, Set<string>>();
 const LEAVE_BUDGET_MS = 3000;
+const LEAVE_RETRY_MS = 250;
+/** A coordinator that answers but is not ready for the group yet (codes 14, 15, 16). */
+const LOADING = ['GROUP_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP'];
 
 /** A member id of this group that this process stopped (it may or may not have left). */
 export function noteStopped(groupId: string, memberId: string | null): void {
@@ -34,7 +37,9 @@ export async function leaveLingering(kafka: Kafka, groupId: string): Promise<voi
     const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
     if (!create) return;
     const cluster = (kafka as unknown as Record<symbol, (o: object) => KafkajsCluster>)[create]({});
-    const work = (async () => {
+    const until = Date.now() + LEAVE_BUDGET_MS;
+    let over = false;
+    const attempt = async () => {
         await cluster.connect();
         const coordinator = await cluster.findGroupCoordinator({ groupId });
         for (const memberId of [...ids]) {
@@ -47,6 +52,22 @@ export async function leaveLingering(kafka: Kafka, groupId: string): Promise<voi
                 else throw err;
             }
         }
+    };
+    // A cluster just back is still loading its groups (the coordinator answers "loading" or
+    // "not available" for a second or two): asked again within the budget, since a member
+    // that does not leave holds the group's rebalance for its whole session timeout. A
+    // cluster that does not answer at all is not waited for: the member's start goes on.
+    const work = (async () => {
+        for (;;) {
+            try {
+                await attempt();
+                return;
+            } catch (err) {
+                const type = String((err as { type?: string }).type);
+                if (over || !LOADING.includes(type) || Date.now() + LEAVE_RETRY_MS >= until) throw err;
+                await new Promise((resolve) => setTimeout(resolve, LEAVE_RETRY_MS));
+            }
+        }
     })();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -54,6 +75,7 @@ export async function leaveLingering(kafka: Kafka, groupId: string): Promise<voi
     } catch {
         // the cluster is not back yet: the next start tries again
     } finally {
+        over = true;
         if (timer) clearTimeout(timer);
         work.catch(() => undefined);
         await cluster.disconnect().catch(() => undefined);

@@ -27,6 +27,8 @@ const OUTAGE_CHATTER = new RegExp([
     'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
     'Failed to connect', 'seed broker', 'Crash: ', 'NumberOfRetriesExceeded', 'KafkaJSNonRetriableError',
     'Restarting the consumer', 'retrying', 'Retrying', 'Request timed out', 'Request .* timed out',
+    // A cluster just restarted, its replicas not yet back in sync (acks=all): retried by kafkajs.
+    'fewer in-sync replicas than required', 'NOT_ENOUGH_REPLICAS',
     'There is no leader', 'not the leader', 'NOT_LEADER', 'does not host this topic-partition',
     'coordinator is not', 'Coordinator not', 'COORDINATOR_', 'group is rebalancing', 'Broker not connected',
     'rejoin', 'Not connected', 'BrokerNotFound', 'LEADER_NOT_AVAILABLE', 'leader is not available',

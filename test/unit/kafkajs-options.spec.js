@@ -126,6 +126,8 @@ describe('kafkajs-options: log levels', function () {
         [1, '[kafkajs Producer] Failed to send messages: There is no leader for this topic-partition as we are in the middle of a leadership election {"retryCount":1}'],
         [2, '[kafkajs Runner] The group is rebalancing, re-joining'],
         [1, '[kafkajs Connection] Connection error: read ECONNRESET'],
+        [2, '[kafkajs Connection] Response Produce(key: 0, version: 7) {"error":"Messages are rejected since there are fewer in-sync replicas than required","correlationId":520}'],
+        [2, '[kafkajs Producer] Failed to send messages: Messages are rejected since there are fewer in-sync replicas than required {"retryCount":0,"retryTime":338}'],
     ];
     for (const [level, line] of chatter) {
         it(`outage chatter goes to debug: ${line.slice(0, 70)}`, function () { assert.strictEqual(nodeLogLevel(level, line), 'debug'); });

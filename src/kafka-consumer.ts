@@ -124,6 +124,7 @@ export = function (RED: NodeAPI): void {
         const delivery = new DeliveryEngine({
             policy: eos ? 'eos' : flowAck ? 'flow' : 'immediate',
             consumerCount, maxInFlight, maxAttempts, afterMaxAttempts: fields.afterMaxAttempts, retryBackoff, ackTimeout,
+            ackTimeoutFromReachedFlow: fields.registry !== null,
             commitInterval: settings.commitInterval, heartbeatInterval: settings.heartbeatInterval,
             groupId: group, txnMaxRecords: settings.txnMaxRecords, txnMaxMs: settings.txnMaxMs,
             batchSize: fields.batchSize, batchWaitMs: fields.batchWait,
@@ -193,6 +194,7 @@ export = function (RED: NodeAPI): void {
         // ---- records out --------------------------------------------------------
         const decoder = registry?.client ? registryDecoder<ConsumerRecord & { seq: number }>(registry.client, fields.registry!.key, retryBackoff, t, {
             deliver: (record, decoded) => {
+                if (flowAck) delivery.reachedFlow({ topic: record.topic, partition: record.partition, offset: record.offset, seq: record.seq });
                 const { msg } = recordToMessage(record, 'buffer', node.id, nextMsgId(), flowAck ? record.seq : undefined);
                 node.send([Object.assign(msg, decodedFields(decoded, msg.key)) as unknown as NodeMessage, null]);
             },

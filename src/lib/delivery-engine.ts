@@ -43,6 +43,12 @@ export interface EngineSettings {
     /** ms a record may stay unacknowledged before it counts as failed; 0: for ever */
     ackTimeout: number;
     /**
+     * The host holds records in a step between hand-out and the flow (decoding with a
+     * schema registry, which may not answer for a while): a record's ack timeout starts
+     * only when the host calls reachedFlow() for it.
+     */
+    ackTimeoutFromReachedFlow?: boolean;
+    /**
      * ms between commits in 'immediate'; 0: as soon as a burst of records is handed out.
      * 'flow' commits acknowledged records as soon as the previous commit is done
      * (so a crash brings back only records not yet acknowledged), and at least this often.
@@ -281,6 +287,17 @@ export class DeliveryEngine {
     }
 
     /**
+     * With ackTimeoutFromReachedFlow: a record handed out reaches the flow now (it waited in
+     * a step between, such as decoding with a schema registry that did not answer), and its
+     * ack timeout starts; the wait before is not counted against the flow.
+     */
+    reachedFlow(r: RecordRef): void {
+        const [m, d] = this.holderOf(r);
+        // acknowledged, failed or waiting for its retry (d.timer is that retry's): not this
+        if (m && d && d.awaiting && !d.timer) this.startAckTimer(m, d);
+    }
+
+    /**
      * 'eos': the open transaction a record was handed out in, for writing its
      * outputs; null when the record is not held (any more) or its transaction is over.
      */
@@ -467,13 +484,16 @@ export class DeliveryEngine {
     private handedOut(m: Member, d: Delivery): void {
         d.out++;
         d.awaiting = true;
-        if (this.flow && this.s.ackTimeout) {
-            const r = d.record;
-            d.timer = setTimeout(() => {
-                d.timer = null;
-                if (m.tracker.get(r.topic, r.partition, r.offset) === d) this.failed(m, d, this.host.ackTimeoutText(this.s.ackTimeout));
-            }, this.s.ackTimeout);
-        }
+        if (!this.s.ackTimeoutFromReachedFlow) this.startAckTimer(m, d);
+    }
+
+    private startAckTimer(m: Member, d: Delivery): void {
+        if (!this.flow || !this.s.ackTimeout) return;
+        const r = d.record;
+        d.timer = setTimeout(() => {
+            d.timer = null;
+            if (m.tracker.get(r.topic, r.partition, r.offset) === d) this.failed(m, d, this.host.ackTimeoutText(this.s.ackTimeout));
+        }, this.s.ackTimeout);
     }
 
     /** Batch output: a gathered group goes out, without the records this member no longer holds. */

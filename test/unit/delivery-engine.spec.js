@@ -247,6 +247,24 @@ describe('DeliveryEngine', function () {
             await sleep(60);
             assert.strictEqual(h.eventsOf('retry').length, 1, 'acknowledged in time: no second timeout');
         });
+
+        it('ackTimeoutFromReachedFlow: the ack timeout starts at reachedFlow(), not at hand-out (a registry that did not answer held the record)', async function () {
+            const h = await started({ ackTimeout: 60, retryBackoff: 100, ackTimeoutFromReachedFlow: true }, [0]);
+            await h.members[0].batch(records(0, 0, 0)).promise;
+            const [r] = h.emitted;
+            await sleep(150);
+            assert.deepStrictEqual(h.eventsOf('retry'), [], 'held before the flow for 150 ms: no timeout');
+            const reached = Date.now();
+            h.engine.reachedFlow({ topic: TOPIC, partition: 0, offset: '0', seq: r.seq });
+            await until('the timeout, counted from reachedFlow()', () => h.eventsOf('retry').length === 1, 500);
+            assert.ok(h.eventsOf('retry')[0].at - reached >= 58, 'a full ack timeout after it reached the flow');
+            // a retry waiting for its backoff is not touched by a late reachedFlow() of its earlier copy
+            h.engine.reachedFlow({ topic: TOPIC, partition: 0, offset: '0', seq: r.seq });
+            await until('the retry', () => h.emitted.length === 2, 500);
+            h.ack(0, 0);
+            await sleep(100);
+            assert.strictEqual(h.eventsOf('retry').length, 1);
+        });
     });
 
     describe('fairness between partitions', function () {

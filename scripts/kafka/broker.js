@@ -216,6 +216,7 @@ function certFiles(dir) {
         caKey: path.join(dir, 'ca.key'),
         keystore: path.join(dir, 'broker-keystore.pem'),
         brokerCert: path.join(dir, 'broker.pem'),
+        brokerKey: path.join(dir, 'broker.key'),
         clientCert: path.join(dir, 'client.pem'),
         clientKey: path.join(dir, 'client.key'),
         wrongCa: path.join(dir, 'wrong-ca.pem'),

@@ -11,6 +11,12 @@
  *   await r.stop();        // SIGTERM, then SIGKILL after 10 s
  *   await r.start();       // same port; the schemas are gone (in-memory store)
  *
+ *   new Registry({ tls: { cert, key, ca } })
+ *                          // HTTPS only (PEM files; ca: what clients trust)
+ *
+ * Basic auth is not offered: Apicurio 2.4.2 authenticates only through OIDC (Keycloak), and
+ * its authentication mechanism fails Quarkus's own basic auth (a challenge throws).
+ *
  *   node scripts/registry/registry.js build    only build (CI pre-warm)
  *   node scripts/registry/registry.js start    run in the foreground (Ctrl-C stops it)
  *
@@ -21,6 +27,8 @@ const fs = require('fs');
 const fsp = fs.promises;
 const path = require('path');
 const http = require('http');
+const https = require('https');
+const crypto = require('crypto');
 const { spawn } = require('child_process');
 // The broker harness's process helpers: its children are killed with ours when the run ends.
 const { exists, run, freePorts, liveChildren } = require('../kafka/broker');
@@ -34,9 +42,13 @@ const START_TIMEOUT_MS = 90000;
 const STOP_TIMEOUT_MS = 10000;
 const JAVA_OPTS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
 
-/** Builds the runnable registry once into .registry/app/<version>/ and returns the runner jar's path. */
+/**
+ * Builds the runnable registry once into .registry/app/<version>-<pom hash>/ (a changed
+ * pom.xml builds anew) and returns the runner jar's path.
+ */
 async function ensureBuilt() {
-    const dir = path.join(CACHE, 'app', VERSION);
+    const pom = await fsp.readFile(path.join(__dirname, 'pom.xml'));
+    const dir = path.join(CACHE, 'app', `${VERSION}-${crypto.createHash('sha256').update(pom).digest('hex').slice(0, 8)}`);
     const jar = path.join(dir, `schema-registry-${VERSION}-runner.jar`);
     if (await exists(path.join(dir, MARKER))) return jar;
     const tmp = `${dir}.tmp-${process.pid}`;
@@ -67,28 +79,14 @@ async function ensureBuilt() {
     return jar;
 }
 
-/** The HTTP status of a GET, or 0 when nothing answers. */
-function probe(url) {
-    return new Promise((resolve) => {
-        const req = http.get(url, { timeout: 2000 }, (res) => {
-            res.resume();
-            resolve(res.statusCode);
-        });
-        req.on('error', () => resolve(0));
-        req.on('timeout', () => {
-            req.destroy();
-            resolve(0);
-        });
-    });
-}
-
 function sleep(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 class Registry {
-    constructor({ port = 0 } = {}) {
+    constructor({ port = 0, tls = null } = {}) {
         this.port = port;
+        this.tls = tls;
         this.child = null;
         this.logFile = null;
         this.startMs = null;
@@ -97,7 +95,45 @@ class Registry {
 
     /** The base URL clients use (the Confluent-compatible API). */
     get url() {
-        return `http://127.0.0.1:${this.port}${API_PATH}`;
+        return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}${API_PATH}`;
+    }
+
+    /** The JVM's -D options for the port, and HTTPS when asked for. */
+    async portOptions() {
+        const o = [];
+        if (this.tls) {
+            // The plain HTTP port is closed; it still needs a free number to bind nothing on.
+            const [unused] = await freePorts(1);
+            o.push(`-Dquarkus.http.port=${unused}`, `-Dquarkus.http.ssl-port=${this.port}`, '-Dquarkus.http.insecure-requests=disabled',
+                `-Dquarkus.http.ssl.certificate.files=${this.tls.cert}`, `-Dquarkus.http.ssl.certificate.key-files=${this.tls.key}`);
+        } else {
+            o.push(`-Dquarkus.http.port=${this.port}`);
+        }
+        return o;
+    }
+
+    /**
+     * A request to the registry's API (trusting the CA it was given): resolves to the
+     * status, or 0 when nothing answers.
+     */
+    request(method, apiPath, body) {
+        const headers = { 'content-type': 'application/vnd.schemaregistry.v1+json' };
+        const data = body === undefined ? undefined : JSON.stringify(body);
+        if (data) headers['content-length'] = Buffer.byteLength(data);
+        const options = { method, headers, timeout: 2000 };
+        if (this.tls) options.ca = fs.readFileSync(this.tls.ca);
+        return new Promise((resolve) => {
+            const req = (this.tls ? https : http).request(`${this.url}${apiPath}`, options, (res) => {
+                res.resume();
+                resolve(res.statusCode);
+            });
+            req.on('error', () => resolve(0));
+            req.on('timeout', () => {
+                req.destroy();
+                resolve(0);
+            });
+            req.end(data);
+        });
     }
 
     async start() {
@@ -112,7 +148,7 @@ class Registry {
         const log = fs.openSync(this.logFile, 'a');
         const t1 = Date.now();
         const child = spawn('java', [
-            ...JAVA_OPTS, '-Dquarkus.http.host=127.0.0.1', `-Dquarkus.http.port=${this.port}`, '-jar', jar,
+            ...JAVA_OPTS, '-Dquarkus.http.host=127.0.0.1', ...(await this.portOptions()), '-jar', jar,
         ], { stdio: ['ignore', log, log], cwd: path.dirname(jar) });
         fs.closeSync(log);
         liveChildren.add(child);
@@ -125,7 +161,7 @@ class Registry {
         });
         while (Date.now() - t1 < START_TIMEOUT_MS) {
             if (exited !== null) throw new Error(`the registry exited (${exited}) before it was ready; see ${this.logFile}`);
-            if (await probe(`${this.url}/subjects`) === 200) {
+            if (await this.request('GET', '/subjects') === 200) {
                 this.startMs = Date.now() - t1;
                 // Confluent's registry checks BACKWARD compatibility by default; Apicurio checks none.
                 await this.setCompatibility('BACKWARD');
@@ -137,19 +173,9 @@ class Registry {
         throw new Error(`the registry was not ready after ${START_TIMEOUT_MS / 1000} s; see ${this.logFile}`);
     }
 
-    setCompatibility(level) {
-        return new Promise((resolve, reject) => {
-            const body = JSON.stringify({ compatibility: level });
-            const req = http.request(`${this.url}/config`, {
-                method: 'PUT', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', 'content-length': Buffer.byteLength(body) },
-            }, (res) => {
-                res.resume();
-                if (res.statusCode === 200) resolve();
-                else reject(new Error(`PUT /config answered ${res.statusCode}`));
-            });
-            req.on('error', reject);
-            req.end(body);
-        });
+    async setCompatibility(level) {
+        const status = await this.request('PUT', '/config', { compatibility: level });
+        if (status !== 200) throw new Error(`PUT /config answered ${status || 'nothing'}`);
     }
 
     async stop() {

@@ -41,7 +41,8 @@ export interface SchemaInfo {
  * - 'bad-payload': the value does not match the schema (`paths` says where)
  * - 'incompatible': the registry refused a new schema version (its own message)
  * - 'bad-schema': a schema given in the node does not parse
- * - 'unreachable': the registry did not answer, or answered 5xx: it may come back
+ * - 'unreachable': the registry did not answer, answered 5xx, or its TLS certificate was not
+ *   trusted: it may come back (or be mended) without the record changing
  * - 'denied': 401/403
  * - 'corrupt': the bytes do not decode with the schema their id names
  */
@@ -53,9 +54,13 @@ export class RegistryError extends Error {
         this.name = 'RegistryError';
     }
 
-    /** The registry itself is in trouble (not this record): retried without counting against the record. */
+    /**
+     * The registry connection is in trouble (not this record): retried without counting
+     * against the record. Refused credentials are the connection's fault too: records must
+     * not go to a dead-letter topic because a password changed.
+     */
     get transient(): boolean {
-        return this.problem === 'unreachable';
+        return this.problem === 'unreachable' || this.problem === 'denied';
     }
 }
 
@@ -105,8 +110,10 @@ export function classify(err: unknown, what: string): RegistryError {
     if (status === 404) return new RegistryError('unknown-schema', `${what}: ${message}`, [], status);
     if (status === 409) return new RegistryError('incompatible', message, [], status);
     if (status === 422) return new RegistryError('bad-schema', message, [], status);
-    // mappersmith reports a network failure as status 400 with the socket's message
-    if (status >= 500 || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|timeout/i.test(message)) {
+    // mappersmith reports a network failure as status 400 with the socket's message; a TLS
+    // handshake refused (a certificate not trusted or not matching) is the connection's too
+    if (status >= 500 || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|timeout/i.test(message) ||
+        /certificate|CERT_|altnames|EPROTO|SSL routines/i.test(`${e.code ?? ''} ${message}`)) {
         return new RegistryError('unreachable', message, [], status);
     }
     return new RegistryError('corrupt', message, [], status);

@@ -10,9 +10,10 @@
 // - immediately: the engine counts a record as done when it is handed out, so there is
 //   nothing to retry; the record is reported (node.error, so Catch nodes fire, with the
 //   raw bytes as payload) and, when a dead-letter topic is set, written there.
-// A registry that does not answer is neither: the partition waits and retries, the node
-// reports one CORE:RUNTIME failure and recovers by itself (in immediate mode the node
-// also pauses fetching meanwhile: there, nothing else bounds what waits for the registry).
+// A registry that does not answer, or refuses the node's credentials, is neither: the
+// partition waits and retries, the node reports one CORE:RUNTIME failure and recovers by
+// itself (in immediate mode the node also pauses fetching meanwhile: there, nothing else
+// bounds what waits for the registry).
 import type { RecordIn } from './consumer-output';
 import { OrderedDecoder, decodeRecord } from './registry-decoder';
 import type { DecodedRecord } from './registry-decoder';
@@ -48,7 +49,7 @@ export function registryDecoder<R extends RecordIn>(
         decode: (r) => decodeRecord(client, r, withKey),
         deliver: (r, d) => host.deliver(r, d),
         reject: (r, e) => host.reject(r, undecodableText(r, e, t)),
-        trouble: (e) => host.down(t('errors.registry-down', { url: client.url, error: e.message })),
+        trouble: (e) => host.down(t(e.problem === 'denied' ? 'errors.registry-denied' : 'errors.registry-down', { url: client.url, error: e.message })),
         recovered: () => host.up(),
     }, retryBackoff);
 }

@@ -7,15 +7,19 @@
  * bad records to the dead-letter topic; the registry stopped and started again.
  */
 const assert = require('assert');
+const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const { SchemaRegistry, SchemaType } = require('@kafkajs/confluent-schema-registry');
 const protobuf = require('protobufjs');
-const { helper, nodeModules, configFor, unique, createTopic, readBack, withProducer, waitFor, sleep, lastStatus, unloadAndCheckRejections } = require('./support');
+const { helper, nodeModules, configFor, unique, createTopic, readBack, withProducer, waitFor, sleep, lastStatus, unloadAndCheckRejections, kafka } = require('./support');
+const { Registry } = require('../../scripts/registry/registry');
+const { makeCerts } = require('../../scripts/kafka/broker');
 const registryEnv = require('./registry-env');
 const { TcpProxy } = require('./tcp-proxy');
 const { URL } = require('url');
 
-const NODES = nodeModules('kafka-config', 'kafka-schema-registry', 'kafka-consumer', 'kafka-publish', 'complete', 'catch');
+const NODES = nodeModules('kafka-config', 'kafka-schema-registry', 'kafka-consumer', 'kafka-publish', 'complete', 'catch', 'tls-config');
 
 /** The independent client: the library itself, no Node-RED. */
 function independent() {
@@ -42,11 +46,13 @@ function registryNode(id = 'reg') {
 /**
  * A flow with a registry node, a consumer decoding with it into a collector (which acks
  * through Complete/Catch), and a publish node encoding with it (output, Catch, Complete
- * into helpers).
+ * into helpers). `registry` overrides the registry node's properties, `registryCredentials`
+ * are its username and password, `extra` are more config nodes (a tls-config).
  */
-async function load({ consumer = null, publish = null, cfg = {}, registryUrl = null }) {
+async function load({ consumer = null, publish = null, cfg = {}, registry = {}, registryCredentials = null, extra = [] }) {
     const { nodes, credentials } = configFor('plaintext', 'cfg', { commitInterval: 200, retryBackoff: 200, initialOffset: 'oldest', ...cfg });
-    const flow = [{ id: 'f1', type: 'tab' }, ...nodes.map((n) => ({ ...n, z: 'f1' })), { ...registryNode(), ...(registryUrl ? { url: registryUrl } : {}), z: 'f1' }];
+    if (registryCredentials) credentials.reg = registryCredentials;
+    const flow = [{ id: 'f1', type: 'tab' }, ...[...nodes, ...extra].map((n) => ({ ...n, z: 'f1' })), { ...registryNode(), ...registry, z: 'f1' }];
     if (consumer) {
         flow.push(
             { id: 'c1', z: 'f1', type: 'kafka-consumer', config: 'cfg', group: unique('g'), format: 'registry', registry: 'reg', wires: [['got'], ['errs']], ...consumer },
@@ -339,6 +345,46 @@ describe('schema registry (real broker, real registry)', function () {
         assert.strictEqual((await httpJson('GET', `${registryEnv.url()}/config`)).status, 200);
     });
 
+    it('ack after flow: a record waiting for a registry that does not answer does not use up its ack timeout', async function () {
+        const topic = await createTopic(unique('sr-ack-wait'), 1);
+        const dlq = await createTopic(unique('sr-ack-wait-dead'), 1);
+        const lib = independent();
+        const a = { type: 'record', name: 'A', namespace: 'spec', fields: [{ name: 'a', type: 'int' }] };
+        const b = { type: 'record', name: 'B', namespace: 'spec', fields: [{ name: 'b', type: 'int' }] };
+        const { id: idA } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(a) }, { subject: `${topic}-a` });
+        const { id: idB } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(b) }, { subject: `${topic}-b` });
+        const proxy = new TcpProxy(() => new URL(registryEnv.url()).host);
+        await proxy.listen();
+        try {
+            const viaProxy = new URL(registryEnv.url());
+            viaProxy.port = String(proxy.port);
+            // One attempt, then the dead-letter topic: an ack timeout counted while the record waits would send it there.
+            const h = await load({
+                consumer: { topics: topic, ackTimeout: 1000, maxAttempts: 1, afterMaxAttempts: 'dlq', deadLetterTopic: dlq },
+                registry: { url: viaProxy.toString() },
+            });
+            await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idA, { a: 1 }) }] }));
+            await waitFor(() => h.got.length === 1, 'the first record', 60000);
+            const stopped = proxy.stopListening();
+            proxy.cutAll();
+            await stopped;
+            await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idB, { b: 2 }) }] }));
+            await waitFor(() => h.errs.length >= 1, 'a runtime error', 30000);
+            await sleep(2500); // two and a half ack timeouts, the record held before the flow
+            assert.strictEqual(h.got.length, 1);
+            await proxy.listen();
+            await waitFor(() => h.got.length === 2, 'the held record, once the registry answers', 30000);
+            assert.deepStrictEqual(h.got[1].payload, { b: 2 });
+            await sleep(1500);
+            assert.strictEqual(h.got.length, 2, 'delivered once');
+            assert.strictEqual(await endOffset(dlq), '0', 'no ack timeout: nothing dead-lettered');
+        } finally {
+            const stopped = proxy.stopListening();
+            proxy.cutAll();
+            await stopped;
+        }
+    });
+
     it('ack mode immediately: while the registry does not answer, fetching pauses and nothing is lost; it goes on by itself', async function () {
         const topic = await createTopic(unique('sr-imm-down'), 1);
         const lib = independent();
@@ -352,7 +398,7 @@ describe('schema registry (real broker, real registry)', function () {
         try {
             const viaProxy = new URL(registryEnv.url());
             viaProxy.port = String(proxy.port);
-            const h = await load({ cfg: { ackMode: 'immediate' }, consumer: { topics: topic }, registryUrl: viaProxy.toString() });
+            const h = await load({ cfg: { ackMode: 'immediate' }, consumer: { topics: topic }, registry: { url: viaProxy.toString() } });
             await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idA, { a: 1 }) }] }));
             await waitFor(() => h.got.length === 1, 'the first record', 60000);
             const stopped = proxy.stopListening();
@@ -378,3 +424,163 @@ describe('schema registry (real broker, real registry)', function () {
         }
     });
 });
+
+describe('schema registry behind HTTPS, and behind basic auth', function () {
+    this.timeout(180000);
+    unloadAndCheckRejections();
+    const USER = { username: 'alice', password: 'wonder-land' };
+    let secured = null;
+    let certs = null;
+    let front = null;
+
+    before(async function () {
+        certs = await makeCerts();
+        // A second real registry, serving HTTPS only with a certificate of the test CA.
+        secured = new Registry({ tls: { cert: certs.brokerCert, key: certs.brokerKey, ca: certs.ca } });
+        await secured.start();
+        // Basic auth in front of the run's registry: Apicurio 2.4.2 authenticates only through
+        // OIDC (Keycloak), so a reverse proxy that checks the credentials stands in front of
+        // it, as a web server often does in front of a registry.
+        front = await basicAuthFront(registryEnv.url(), USER);
+    });
+
+    after(async function () {
+        if (front) await front.close();
+        if (secured) await secured.stop();
+    });
+
+    /** The registry node on the HTTPS URL, trusting `ca` through a core tls-config node. */
+    function overHttps(ca) {
+        return {
+            registry: { url: secured.url, tls: 'reg-tls' },
+            extra: [{ id: 'reg-tls', type: 'tls-config', name: 'registry tls', ca, cert: '', key: '', verifyservercert: true, servername: '', alpnprotocol: '' }],
+        };
+    }
+
+    it('HTTPS with the CA from a tls-config node: publish encodes, the consumer decodes, the library reads it back, the editor lists the subjects', async function () {
+        const topic = await createTopic(unique('sr-https'), 1);
+        const h = await load({
+            ...overHttps(certs.ca),
+            publish: { topic, schemaType: 'AVRO', valueSchema: SCHEMAS.AVRO, autoRegister: true },
+            consumer: { topics: topic },
+        });
+        for (const order of ORDERS) {
+            const out = await h.send({ payload: order });
+            assert.strictEqual(out.error, undefined, JSON.stringify(out.error));
+        }
+        await waitFor(() => h.got.length === ORDERS.length, 'the records decoded', 60000);
+        assert.deepStrictEqual(h.got.map((m) => m.payload), ORDERS);
+        assert.deepStrictEqual(h.errs, []);
+        const [raw] = await readBack(topic, 1);
+        const lib = new SchemaRegistry({ host: secured.url, agent: new https.Agent({ ca: fs.readFileSync(certs.ca) }) });
+        assert.deepStrictEqual(plain(await lib.decode(raw.value)), ORDERS[0]);
+        const res = await helper.request().get('/kafka-schema-registry/subjects').query({ id: 'reg' }).expect(200);
+        assert.ok(res.body.subjects.includes(`${topic}-value`), JSON.stringify(res.body));
+    });
+
+    it('HTTPS with a CA that did not sign the registry\'s certificate: publish answers CORE:RUNTIME naming the certificate', async function () {
+        const topic = await createTopic(unique('sr-wrong-ca'), 1);
+        const h = await load({ ...overHttps(certs.wrongCa), publish: { topic, schemaType: 'AVRO', valueSchema: SCHEMA_A, autoRegister: true } });
+        const out = await h.send({ payload: { a: 1 } });
+        assert.strictEqual(out.error.Code, 'CORE:RUNTIME', JSON.stringify(out.error));
+        assert.match(out.error.Description, /certificate/i);
+    });
+
+    it('basic auth: the node sends its credentials on every request (publish, consume, the subject list)', async function () {
+        const topic = await createTopic(unique('sr-auth'), 1);
+        const before = front.requests.length;
+        const h = await load({
+            registry: { url: front.url }, registryCredentials: USER,
+            publish: { topic, schemaType: 'AVRO', valueSchema: SCHEMAS.AVRO, autoRegister: true },
+            consumer: { topics: topic },
+        });
+        const out = await h.send({ payload: ORDERS[0] });
+        assert.strictEqual(out.error, undefined, JSON.stringify(out.error));
+        await waitFor(() => h.got.length === 1, 'the record decoded', 60000);
+        assert.deepStrictEqual(h.got[0].payload, ORDERS[0]);
+        await helper.request().get('/kafka-schema-registry/subjects').query({ id: 'reg' }).expect(200);
+        const seen = front.requests.slice(before);
+        assert.ok(seen.length >= 3, `${seen.length} requests`);
+        assert.deepStrictEqual(seen.filter((r) => r.status !== 200), [], 'every request let through');
+    });
+
+    it('basic auth with a wrong password: publish answers CORE:RUNTIME; the consumer holds the record (red), nothing goes to the dead-letter topic, and it goes on once the registry lets it in', async function () {
+        const topic = await createTopic(unique('sr-denied'), 1);
+        const dlq = await createTopic(unique('sr-denied-dead'), 1);
+        const lib = independent();
+        const { id } = await lib.register({ type: SchemaType.AVRO, schema: SCHEMA_A }, { subject: `${topic}-value` });
+        await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(id, { a: 7 }) }] }));
+        const wrong = { username: USER.username, password: 'not-the-password' };
+        const h = await load({
+            registry: { url: front.url }, registryCredentials: wrong,
+            publish: { topic, schemaType: 'AVRO', valueSchema: SCHEMA_A, autoRegister: true },
+            consumer: { topics: topic, maxAttempts: 1, afterMaxAttempts: 'dlq', deadLetterTopic: dlq },
+        });
+        const out = await h.send({ payload: { a: 8 } });
+        assert.strictEqual(out.error.Code, 'CORE:RUNTIME', JSON.stringify(out.error));
+        assert.match(out.error.Description, /refused the credentials/);
+        await waitFor(() => h.errs.length >= 1, 'the consumer\'s runtime error', 30000);
+        assert.strictEqual(h.errs[0].error.Code, 'CORE:RUNTIME');
+        assert.match(h.errs[0].error.Description, /refused the credentials/);
+        assert.strictEqual(lastStatus(helper.getNode('c1')).fill, 'red');
+        const res = await helper.request().get('/kafka-schema-registry/subjects').query({ id: 'reg' });
+        assert.strictEqual(res.status, 502);
+        assert.match(res.body.error, /401|nauthori/i);
+        await sleep(1000);
+        assert.deepStrictEqual(h.got, [], 'nothing decoded');
+        assert.strictEqual(await endOffset(dlq), '0', 'not dead-lettered: the credentials are not the record\'s fault');
+        // The password is changed at the registry to what the node has: the held record goes on.
+        front.user = wrong;
+        await waitFor(() => h.got.length === 1, 'the held record', 30000);
+        assert.deepStrictEqual(h.got[0].payload, { a: 7 });
+        await waitFor(() => lastStatus(helper.getNode('c1')).fill === 'green', 'green again', 10000);
+        assert.strictEqual(await endOffset(dlq), '0');
+    });
+});
+
+const SCHEMA_A = JSON.stringify({ type: 'record', name: 'A', namespace: 'spec', fields: [{ name: 'a', type: 'int' }] });
+
+async function endOffset(topic) {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+        return (await admin.fetchTopicOffsets(topic))[0].high;
+    } finally {
+        await admin.disconnect();
+    }
+}
+
+/**
+ * An HTTP reverse proxy to `target` that lets through only requests with `front.user`'s
+ * basic-auth credentials (401 otherwise, as Confluent's registry answers), and notes each.
+ */
+async function basicAuthFront(target, user) {
+    const to = new URL(target);
+    const front = { user, requests: [], url: '', close: null };
+    const server = http.createServer((req, res) => {
+        const expected = `Basic ${Buffer.from(`${front.user.username}:${front.user.password}`).toString('base64')}`;
+        const ok = req.headers.authorization === expected;
+        front.requests.push({ path: req.url, status: ok ? 200 : 401 });
+        if (!ok) {
+            req.resume();
+            res.writeHead(401, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ error_code: 40101, message: 'Unauthorized' }));
+            return;
+        }
+        const headers = { ...req.headers, host: to.host };
+        delete headers.authorization;
+        const upstream = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers }, (up) => {
+            res.writeHead(up.statusCode, up.headers);
+            up.pipe(res);
+        });
+        upstream.on('error', () => { res.writeHead(502); res.end(); });
+        req.pipe(upstream);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    front.url = `http://127.0.0.1:${server.address().port}${to.pathname}`;
+    front.close = () => new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+    });
+    return front;
+}

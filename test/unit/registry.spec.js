@@ -49,10 +49,13 @@ describe('registry: errors sorted by whose fault they are', function () {
         ['a 404', http(404, 'Schema not found'), 'unknown-schema', false],
         ['a 409', http(409, 'Incompatible artifact'), 'incompatible', false],
         ['a 422', http(422, 'Invalid schema'), 'bad-schema', false],
-        ['a 401', http(401, 'Unauthorized'), 'denied', false],
+        ['a 401', http(401, 'Unauthorized'), 'denied', true],
+        ['a 403', http(403, 'Forbidden'), 'denied', true],
         ['a 503', http(503, 'Service unavailable'), 'unreachable', true],
         ['a refused connection (mappersmith: status 400)', http(400, 'Error, status 400: connect ECONNREFUSED 127.0.0.1:1'), 'unreachable', true],
         ['a socket timeout', new Error('timeout after 10000 ms'), 'unreachable', true],
+        ['a certificate its CA did not sign', Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), 'unreachable', true],
+        ['a certificate for another host', Object.assign(new Error('Hostname/IP does not match certificate\'s altnames'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), 'unreachable', true],
         ['anything else', new Error('index out of range'), 'corrupt', false],
     ];
     for (const [name, err, problem, transient] of CASES) {

@@ -4,11 +4,13 @@
  * What a user sees, in a real headless Chromium (Debian's, driven by playwright-core):
  * a real Kafka broker and Node-RED with this package (scripts/demo.js start()), then the
  * palette, the config dialog and its validation, an example imported, deployed and
- * consuming, and the editor in Chinese. Screenshots go to test-results/screenshots/.
+ * consuming, the schema registry's subjects offered in kafka-publish (a real registry
+ * beside the broker), and the editor in Chinese. Screenshots go to test-results/screenshots/.
  *
  *   npm run test:browser        (needs: apt-get install -y chromium)
  */
 const fs = require('fs');
+const http = require('http');
 const os = require('os');
 const path = require('path');
 const should = require('should');
@@ -18,6 +20,19 @@ const { launch } = require('./chromium');
 
 const SHOTS = path.join(__dirname, '..', '..', 'test-results', 'screenshots');
 const TYPES = ['kafka-config', 'kafka-consumer', 'kafka-publish'];
+
+/** A POST of JSON to the schema registry; resolves to the status. */
+function registryPost(url, body) {
+    return new Promise((resolve, reject) => {
+        const data = JSON.stringify(body);
+        const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+            res.resume();
+            resolve(res.statusCode);
+        });
+        req.on('error', reject);
+        req.end(data);
+    });
+}
 
 describe('the editor in Chromium', function () {
     this.timeout(180000);
@@ -30,7 +45,7 @@ describe('the editor in Chromium', function () {
     before(async function () {
         fs.mkdirSync(SHOTS, { recursive: true });
         userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-editor-user-'));
-        demo = await start({ port: 0, userDir, flows: 'none', logLevel: 'warn' });
+        demo = await start({ port: 0, userDir, flows: 'none', logLevel: 'warn', schemaRegistry: true });
         await createTopic(demo.brokers, 'orders');
         browser = await launch({ locale: 'en-US' });
         page = await browser.context.newPage();
@@ -170,6 +185,30 @@ describe('the editor in Chromium', function () {
         pageErrors.should.deepEqual([]);
     });
 
+    it('lists the schema registry\'s subjects where the user picks one in kafka-publish', async function () {
+        const subject = `picked-${Date.now().toString(36)}-value`;
+        const schema = JSON.stringify({ type: 'record', name: 'Picked', fields: [{ name: 'id', type: 'int' }] });
+        (await registryPost(`${demo.registryUrl}/subjects/${subject}/versions`, { schema })).should.equal(200);
+        await page.evaluate((url) => RED.view.importNodes([
+            { id: 'picker-reg', type: 'kafka-schema-registry', name: 'picker registry', url },
+            { id: 'picker-pub', type: 'kafka-publish', name: 'encoded', topic: 'orders', registry: 'picker-reg', encode: 'value', x: 300, y: 420, z: RED.workspaces.active(), wires: [] },
+        ]), demo.registryUrl);
+        await page.mouse.move(500, 420);
+        await page.mouse.click(500, 420);
+        await page.evaluate(() => RED.editor.edit(RED.nodes.filterNodes({ type: 'kafka-publish' }).find((n) => n.name === 'encoded')));
+        await page.waitForSelector('#node-input-valueSubject', { state: 'visible' });
+        // the registry node is not deployed: the editor asks with its URL
+        await page.locator('.kafka-publish-registry .kafka-publish-subjects').first().click();
+        await page.waitForSelector(`#kafka-publish-subject-list option[value="${subject}"]`, { state: 'attached', timeout: 15000 });
+        (await page.inputValue('#node-input-schemaType')).should.equal('AVRO', 'imported without a schema type: the default shows');
+        await typeInto('#node-input-valueSubject', subject);
+        await shot('07-publish-subjects');
+        await page.click('#node-dialog-ok');
+        const picked = await page.evaluate(() => RED.nodes.filterNodes({ type: 'kafka-publish' }).find((n) => n.name === 'encoded').valueSubject);
+        picked.should.equal(subject);
+        pageErrors.should.deepEqual([]);
+    });
+
     it('speaks Chinese when the browser does', async function () {
         const zh = await launch({ locale: 'zh-CN' });
         try {
@@ -186,7 +225,7 @@ describe('the editor in Chromium', function () {
             tabs.should.deepEqual(['连接配置', '安全认证', '消费者组配置', '生产者配置']);
             await typeInto('#node-config-input-brokers', 'nonsense', p);
             await p.waitForSelector('#kafka-config-problems:has-text("不是 host:port 格式的地址")');
-            await p.screenshot({ path: path.join(SHOTS, '07-config-zh-CN.png') });
+            await p.screenshot({ path: path.join(SHOTS, '08-config-zh-CN.png') });
             // the help (info sidebar, palette tooltips) is the Chinese one too
             const help = await p.evaluate(() => RED.nodes.getNodeHelp('kafka-config'));
             should(help).match(/与 Apache Kafka 集群的连接/);

@@ -10,12 +10,14 @@ import type {
 } from '../lib/producer-client';
 import { SocketWatch } from './connection-watch';
 import { mendCoordinatorFailover } from './kafkajs-coordinator';
+import { mendReadCommitted } from './kafkajs-aborted';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
 import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener, ClusterOverview, OffsetSpec } from './types';
 import { readOverview } from './kafkajs-admin';
 
 mendCoordinatorFailover();
+mendReadCommitted();
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {

@@ -119,6 +119,45 @@ describe('kafka-consumer in exactly-once mode (transactions)', function () {
         assert.ok(seenTwice.includes('k0'), 'k0 was written in the aborted transaction');
     });
 
+    it('a read-committed kafka-consumer skips aborted transactions of several producers, aborted in another order than they began', async function () {
+        const topic = await createTopic(unique('rc-interleaved'), 1);
+        // Producers 0, 1, 2 begin their transactions at offsets 0, 1, 2, write again, and abort
+        // in the reverse order; then a committed transaction and a plain record. kafkajs 2.2.4
+        // alone hands the first aborted records to read-committed readers.
+        const producers = [];
+        try {
+            for (let i = 0; i < 3; i++) {
+                const p = kafka().producer({ transactionalId: unique(`rc-tx${i}`), idempotent: true, maxInFlightRequests: 1 });
+                await p.connect();
+                producers.push(p);
+            }
+            const txns = [];
+            for (const [i, p] of producers.entries()) {
+                txns.push(await p.transaction());
+                await txns[i].send({ topic, acks: -1, messages: [{ key: `aborted-${i}-a`, value: 'x' }] });
+            }
+            for (const [i, t] of txns.entries()) await t.send({ topic, acks: -1, messages: [{ key: `aborted-${i}-b`, value: 'x' }] });
+            for (const t of [...txns].reverse()) await t.abort();
+            const kept = await producers[0].transaction();
+            await kept.send({ topic, acks: -1, messages: [{ key: 'committed', value: 'x' }] });
+            await kept.commit();
+        } finally {
+            for (const p of producers) await p.disconnect();
+        }
+        await withProducer((p) => p.send({ topic, messages: [{ key: 'plain', value: 'x' }] }));
+
+        const { nodes, credentials } = configFor('plaintext', 'cfg', { isolationLevel: 'committed', initialOffset: 'oldest', ackMode: 'immediate' });
+        await helper.load(NODES, [
+            ...nodes,
+            { id: 'c1', type: 'kafka-consumer', config: 'cfg', group: unique('g'), topics: topic, format: 'string', wires: [['f1'], []] },
+            { id: 'f1', type: 'function', func: 'return msg;', wires: [[]] },
+        ], credentials);
+        const got = [];
+        helper.getNode('f1').on('input', (msg) => got.push(msg.key));
+        await waitFor(() => got.includes('plain'), 'the plain record', 60000, 100);
+        assert.deepStrictEqual(got, ['committed', 'plain']);
+    });
+
     it('refuses exactly-once mode for a Kafka version before 0.11', async function () {
         const { flow, credentials } = eosFlow({ input: 'x', output: 'y', group: unique('g'), cfg: { kafkaVersion: '0.10.2' } });
         await helper.load(NODES, flow, credentials);

@@ -6,7 +6,7 @@ import { consumerConfig } from '../lib/kafkajs-options';
 import { ASSIGNERS } from '../lib/assigners';
 import type { GroupMember } from '../lib/assigners';
 import type { RebalanceStrategy } from '../lib/settings';
-import { leaveLingering, noteStopped } from './kafkajs-ghosts';
+import { keepLeaving, leaveLingering, noteStopped } from './kafkajs-ghosts';
 import type {
     ConsumerClient, ConsumerOptions, ConsumerRecord, CommittedOffset, PartitionAssignment,
 } from '../lib/consumer-client';
@@ -107,6 +107,9 @@ export class KafkajsConsumer implements ConsumerClient {
         const { options } = this;
         await leaveLingering(this.kafka, options.groupId);
         if (this.stopped) return;
+        // Ids that could not leave yet go on being asked to while this member joins: the
+        // coordinator holds the join until they leave or their session ends.
+        void keepLeaving(this.kafka, options.groupId, () => !this.stopped && this.memberId === null, options.settings.sessionTimeout);
         await this.consumer.connect();
         if (this.stopped) return;
         await this.consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });

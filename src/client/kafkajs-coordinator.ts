@@ -36,7 +36,7 @@ const FAILOVER = Symbol('coordinator-failover');
 const STOPPING = Symbol('consumer-stopping');
 
 /** kafkajs's protocol error types for "ask FindCoordinator again" (codes 16, 15, 14). */
-const COORDINATOR_ERRORS = ['NOT_COORDINATOR_FOR_GROUP', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'GROUP_LOAD_IN_PROGRESS'];
+export const COORDINATOR_ERRORS = ['NOT_COORDINATOR_FOR_GROUP', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'GROUP_LOAD_IN_PROGRESS'];
 /** kafkajs's errors for a coordinator that cannot be reached (or whose node is no longer known). */
 const UNREACHABLE_ERRORS = [
     'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError',

@@ -5,12 +5,11 @@
 // group settles as soon as the cluster is back. Only ids this process itself used are
 // ever named: never another instance's live member.
 import type { Kafka } from 'kafkajs';
+import { COORDINATOR_ERRORS } from './kafkajs-coordinator';
 
 const lingering = new Map<string, Set<string>>();
 const LEAVE_BUDGET_MS = 3000;
 const LEAVE_RETRY_MS = 250;
-/** A coordinator that answers but is not ready for the group yet (codes 14, 15, 16). */
-const LOADING = ['GROUP_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP'];
 
 /** A member id of this group that this process stopped (it may or may not have left). */
 export function noteStopped(groupId: string, memberId: string | null): void {
@@ -64,7 +63,8 @@ export async function leaveLingering(kafka: Kafka, groupId: string): Promise<voi
                 return;
             } catch (err) {
                 const type = String((err as { type?: string }).type);
-                if (over || !LOADING.includes(type) || Date.now() + LEAVE_RETRY_MS >= until) throw err;
+                // a coordinator that answers but is not ready for the group yet (codes 14, 15, 16)
+                if (over || !COORDINATOR_ERRORS.includes(type) || Date.now() + LEAVE_RETRY_MS >= until) throw err;
                 await new Promise((resolve) => setTimeout(resolve, LEAVE_RETRY_MS));
             }
         }
@@ -80,5 +80,19 @@ export async function leaveLingering(kafka: Kafka, groupId: string): Promise<voi
         work.catch(() => undefined);
         await cluster.disconnect().catch(() => undefined);
         if (!ids.size) lingering.delete(groupId);
+    }
+}
+
+/**
+ * After leaveLingering() could not reach the coordinator (a cluster only partly back): keeps
+ * sending LeaveGroup for the noted ids every LEAVE_RETRY_MS * 2 while `going()` holds and at
+ * most `forMs`, so that a join sent meanwhile does not wait the old ids' session out. Never rejects.
+ */
+export async function keepLeaving(kafka: Kafka, groupId: string, going: () => boolean, forMs: number): Promise<void> {
+    const until = Date.now() + forMs;
+    while (lingering.get(groupId)?.size && going() && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, LEAVE_RETRY_MS * 2));
+        if (!going()) return;
+        await leaveLingering(kafka, groupId).catch(() => undefined);
     }
 }

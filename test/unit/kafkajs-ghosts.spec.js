@@ -4,15 +4,15 @@
 // an object with the same private factory the module looks for; the behaviour against a
 // real cluster is in the fault suite (scenarios a, e, g).
 const assert = require('assert');
-const { noteStopped, leaveLingering } = require('../../nodes/client/kafkajs-ghosts');
+const { noteStopped, leaveLingering, keepLeaving } = require('../../nodes/client/kafkajs-ghosts');
 
 /** A kafkajs-like object whose LeaveGroup answers with `answers` in turn (an error type, or 'ok'). */
-function fakeKafka(answers, { connectError = null } = {}) {
+function fakeKafka(answers, { connectError = null, refusals = Infinity } = {}) {
     const calls = { connect: 0, leave: [] };
     const cluster = {
         async connect() {
             calls.connect++;
-            if (connectError) throw connectError;
+            if (connectError && calls.connect <= refusals) throw connectError;
         },
         async disconnect() {},
         async findGroupCoordinator() {
@@ -67,5 +67,28 @@ describe('kafkajs seam: members this process stopped leave before the next join'
         const later = fakeKafka(['ok']);
         await leaveLingering(later.kafka, 'g-denied');
         assert.deepStrictEqual(later.calls.leave, ['member-4']);
+    });
+
+    it('keepLeaving: asks again while the new member joins, until the old id has left', async function () {
+        const refused = Object.assign(new Error('connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+        const { kafka, calls } = fakeKafka(['ok'], { connectError: refused, refusals: 2 });
+        noteStopped('g-keep', 'member-5');
+        await leaveLingering(kafka, 'g-keep');
+        assert.deepStrictEqual(calls.leave, [], 'the coordinator could not be reached');
+        await keepLeaving(kafka, 'g-keep', () => true, 5000);
+        assert.deepStrictEqual(calls.leave, ['member-5']);
+        assert.strictEqual(calls.connect, 3);
+    });
+
+    it('keepLeaving: stops when the member has joined (or stopped)', async function () {
+        const refused = Object.assign(new Error('connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+        const { kafka, calls } = fakeKafka(['ok'], { connectError: refused });
+        noteStopped('g-joined', 'member-6');
+        let joined = false;
+        setTimeout(() => { joined = true; }, 1200);
+        const t = Date.now();
+        await keepLeaving(kafka, 'g-joined', () => !joined, 10000);
+        assert.ok(Date.now() - t < 2500, `gave up after ${Date.now() - t} ms`);
+        assert.ok(calls.connect >= 1 && calls.connect <= 3, `${calls.connect} attempts`);
     });
 });

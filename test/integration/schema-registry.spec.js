@@ -103,6 +103,38 @@ async function load({ consumer = null, publish = null, cfg = {}, registry = {}, 
     return h;
 }
 
+/** Avro subjects `<topic>-a` ({a: int}) and `<topic>-b` ({b: int}) registered by the independent library. */
+async function twoSchemas(topic) {
+    const lib = independent();
+    const a = { type: 'record', name: 'A', namespace: 'spec', fields: [{ name: 'a', type: 'int' }] };
+    const b = { type: 'record', name: 'B', namespace: 'spec', fields: [{ name: 'b', type: 'int' }] };
+    const { id: idA } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(a) }, { subject: `${topic}-a` });
+    const { id: idB } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(b) }, { subject: `${topic}-b` });
+    return { lib, idA, idB };
+}
+
+/**
+ * Runs `work` with a TCP proxy in front of the run's registry: `proxy.url` for the registry
+ * node, `proxy.cut()` refuses connections (a registry that is down, its schemas kept),
+ * `proxy.restore()` lets them through again.
+ */
+async function viaRegistryProxy(work) {
+    const tcp = new TcpProxy(() => new URL(registryEnv.url()).host);
+    await tcp.listen();
+    const url = new URL(registryEnv.url());
+    url.port = String(tcp.port);
+    const cut = async () => {
+        const stopped = tcp.stopListening();
+        tcp.cutAll();
+        await stopped;
+    };
+    try {
+        await work({ url: url.toString(), cut, restore: () => tcp.listen() });
+    } finally {
+        await cut();
+    }
+}
+
 const ORDERS = [
     { id: 1, item: 'apple', tags: ['red', 'fruit'] },
     { id: 2, item: 'bread', tags: [] },
@@ -348,62 +380,37 @@ describe('schema registry (real broker, real registry)', function () {
     it('ack after flow: a record waiting for a registry that does not answer does not use up its ack timeout', async function () {
         const topic = await createTopic(unique('sr-ack-wait'), 1);
         const dlq = await createTopic(unique('sr-ack-wait-dead'), 1);
-        const lib = independent();
-        const a = { type: 'record', name: 'A', namespace: 'spec', fields: [{ name: 'a', type: 'int' }] };
-        const b = { type: 'record', name: 'B', namespace: 'spec', fields: [{ name: 'b', type: 'int' }] };
-        const { id: idA } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(a) }, { subject: `${topic}-a` });
-        const { id: idB } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(b) }, { subject: `${topic}-b` });
-        const proxy = new TcpProxy(() => new URL(registryEnv.url()).host);
-        await proxy.listen();
-        try {
-            const viaProxy = new URL(registryEnv.url());
-            viaProxy.port = String(proxy.port);
+        const { lib, idA, idB } = await twoSchemas(topic);
+        await viaRegistryProxy(async (proxy) => {
             // One attempt, then the dead-letter topic: an ack timeout counted while the record waits would send it there.
             const h = await load({
                 consumer: { topics: topic, ackTimeout: 1000, maxAttempts: 1, afterMaxAttempts: 'dlq', deadLetterTopic: dlq },
-                registry: { url: viaProxy.toString() },
+                registry: { url: proxy.url },
             });
             await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idA, { a: 1 }) }] }));
             await waitFor(() => h.got.length === 1, 'the first record', 60000);
-            const stopped = proxy.stopListening();
-            proxy.cutAll();
-            await stopped;
+            await proxy.cut();
             await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idB, { b: 2 }) }] }));
             await waitFor(() => h.errs.length >= 1, 'a runtime error', 30000);
             await sleep(2500); // two and a half ack timeouts, the record held before the flow
             assert.strictEqual(h.got.length, 1);
-            await proxy.listen();
+            await proxy.restore();
             await waitFor(() => h.got.length === 2, 'the held record, once the registry answers', 30000);
             assert.deepStrictEqual(h.got[1].payload, { b: 2 });
             await sleep(1500);
             assert.strictEqual(h.got.length, 2, 'delivered once');
             assert.strictEqual(await endOffset(dlq), '0', 'no ack timeout: nothing dead-lettered');
-        } finally {
-            const stopped = proxy.stopListening();
-            proxy.cutAll();
-            await stopped;
-        }
+        });
     });
 
     it('ack mode immediately: while the registry does not answer, fetching pauses and nothing is lost; it goes on by itself', async function () {
         const topic = await createTopic(unique('sr-imm-down'), 1);
-        const lib = independent();
-        const a = { type: 'record', name: 'A', namespace: 'spec', fields: [{ name: 'a', type: 'int' }] };
-        const b = { type: 'record', name: 'B', namespace: 'spec', fields: [{ name: 'b', type: 'int' }] };
-        const { id: idA } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(a) }, { subject: `${topic}-a` });
-        const { id: idB } = await lib.register({ type: SchemaType.AVRO, schema: JSON.stringify(b) }, { subject: `${topic}-b` });
-        // The node reaches the registry through a proxy that can refuse connections (a registry that is down, schemas kept).
-        const proxy = new TcpProxy(() => new URL(registryEnv.url()).host);
-        await proxy.listen();
-        try {
-            const viaProxy = new URL(registryEnv.url());
-            viaProxy.port = String(proxy.port);
-            const h = await load({ cfg: { ackMode: 'immediate' }, consumer: { topics: topic }, registry: { url: viaProxy.toString() } });
+        const { lib, idA, idB } = await twoSchemas(topic);
+        await viaRegistryProxy(async (proxy) => {
+            const h = await load({ cfg: { ackMode: 'immediate' }, consumer: { topics: topic }, registry: { url: proxy.url } });
             await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idA, { a: 1 }) }] }));
             await waitFor(() => h.got.length === 1, 'the first record', 60000);
-            const stopped = proxy.stopListening();
-            proxy.cutAll();
-            await stopped;
+            await proxy.cut();
             const later = [];
             for (let i = 0; i < 20; i++) later.push({ value: await lib.encode(i === 0 ? idA : idB, i === 0 ? { a: 2 } : { b: i }) });
             await withProducer((p) => p.send({ topic, messages: later }));
@@ -411,17 +418,13 @@ describe('schema registry (real broker, real registry)', function () {
             assert.strictEqual(h.errs[0].error.Code, 'CORE:RUNTIME');
             assert.deepStrictEqual(h.got.map((m) => m.payload), [{ a: 1 }, { a: 2 }], 'the cached schema flows, the new one waits');
             assert.match(lastStatus(helper.getNode('c1')).text, /does not answer/);
-            await proxy.listen();
+            await proxy.restore();
             await waitFor(() => h.got.length === 21, 'every record after the outage', 60000);
             assert.deepStrictEqual(h.got.slice(2).map((m) => m.payload.b), [...Array(19).keys()].map((i) => i + 1), 'in order, none lost');
             await waitFor(() => lastStatus(helper.getNode('c1')).fill === 'green', 'green again', 10000);
             await withProducer(async (p) => p.send({ topic, messages: [{ value: await lib.encode(idB, { b: 100 }) }] }));
             await waitFor(() => h.got.length === 22, 'fetching resumed', 30000);
-        } finally {
-            const stopped = proxy.stopListening();
-            proxy.cutAll();
-            await stopped;
-        }
+        });
     });
 });
 

@@ -15,6 +15,7 @@ import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../
 import { causedBy } from '../lib/errors';
 import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener, ClusterOverview, OffsetSpec } from './types';
 import { readOverview } from './kafkajs-admin';
+import { oneRequestAtATime } from './one-request-at-a-time';
 
 mendCoordinatorFailover();
 mendReadCommitted();
@@ -77,13 +78,28 @@ function writeResults(result: RecordMetadata[], acks: number): PartitionWriteRes
     }));
 }
 
-class KafkajsTransactionalProducer implements TransactionalProducer {
-    private readonly producer: Producer;
+/**
+ * One transactional id's producer. After a transaction in which a write failed,
+ * the next one starts on a new kafkajs producer (InitProducerId again: a new epoch,
+ * record numbers from 0). kafkajs takes a failed request's record numbers back
+ * even when the broker had written it; a partition left out of a retry (see
+ * UnacknowledgedError in lib/publisher) keeps numbers the broker has already
+ * seen, and the next transaction's first write there would be taken for a copy
+ * and dropped, or refused as out of order every time.
+ */
+export class KafkajsTransactionalProducer implements TransactionalProducer {
+    private producer: Producer;
+    /** A write of the last transaction failed: its numbers may no longer be the broker's. */
+    private numbersSuspect = false;
 
-    constructor(kafka: Kafka, init: ClientInit, transactionalId: string) {
-        this.producer = kafka.producer({
-            ...producerConfig({ ...init.settings.producer, idempotent: true, requiredAcks: 'all' }),
-            transactionalId,
+    constructor(private readonly kafka: Pick<Kafka, 'producer'>, private readonly init: ClientInit, private readonly transactionalId: string) {
+        this.producer = this.make();
+    }
+
+    private make(): Producer {
+        return this.kafka.producer({
+            ...producerConfig({ ...this.init.settings.producer, idempotent: true, requiredAcks: 'all' }),
+            transactionalId: this.transactionalId,
             idempotent: true,
             maxInFlightRequests: 1,
             createPartitioner: Partitioners.DefaultPartitioner,
@@ -99,14 +115,28 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
     }
 
     async begin(): Promise<ProducerTransaction> {
+        if (this.numbersSuspect) {
+            const old = this.producer;
+            this.producer = this.make();
+            await old.disconnect().catch(() => undefined);
+            await this.producer.connect();
+            this.numbersSuspect = false;
+        }
         const txn: Transaction = await this.producer.transaction();
-        return {
-            send: async (batches, options) => writeResults(await txn.sendBatch({
-                acks: -1,
-                timeout: options.timeout,
-                compression: compressionCode(options.compression) as CompressionTypes,
-                topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records as Message[] })),
-            }), -1),
+        return oneRequestAtATime({
+            send: async (batches, options) => {
+                try {
+                    return writeResults(await txn.sendBatch({
+                        acks: -1,
+                        timeout: options.timeout,
+                        compression: compressionCode(options.compression) as CompressionTypes,
+                        topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.records as Message[] })),
+                    }), -1);
+                } catch (err) {
+                    this.numbersSuspect = true;
+                    throw err;
+                }
+            },
             sendOffsets: (groupId, offsets) => {
                 const topics = new Map<string, { partition: number; offset: string }[]>();
                 for (const o of offsets) topics.set(o.topic, [...(topics.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
@@ -114,7 +144,7 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
             },
             commit: () => txn.commit(),
             abort: () => txn.abort(),
-        };
+        });
     }
 }
 

@@ -89,8 +89,8 @@ export class Publisher {
     private readonly partitions = new Map<string, { ids: number[]; at: number }>();
     private readonly lookups = new Map<string, Promise<number[] | null>>();
     private readonly options: SendOptions;
-    /** Records waiting for this turn's request of their transaction. */
-    private readonly inTxn = new Map<ProducerTransaction, Pending[]>();
+    /** Each open transaction's records waiting for its next request, and whether one is under way. */
+    private readonly inTxn = new Map<ProducerTransaction, { queue: Pending[]; busy: boolean }>();
     /** records the broker acknowledged (or, with acks None, that were sent) */
     written = 0;
     failed = 0;
@@ -118,20 +118,37 @@ export class Publisher {
     }
 
     /**
-     * Writes a record inside a Kafka transaction (exactly-once mode). Records for the
-     * same transaction that arrive in the same turn of the event loop go out in one request.
+     * Writes a record inside a Kafka transaction (exactly-once mode). A transaction
+     * has one request under way at a time (the client's record numbers need it):
+     * records that arrive in the same turn of the event loop, or while its request
+     * is under way, go out together in its next request.
      */
     publishIn(txn: ProducerTransaction, record: PublishRecord, cb: Written): void {
         this.place(record, cb, (message) => {
-            let queue = this.inTxn.get(txn);
-            if (!queue) {
-                this.inTxn.set(txn, queue = []);
-                setImmediate(() => {
-                    this.inTxn.delete(txn);
-                    void this.sendVia(queue!, (request) => txn.send(request, this.options), -1);
-                });
-            }
-            queue.push({ topic: record.topic, partition: message.partition, size: record.size, message, index: 0, cb });
+            let t = this.inTxn.get(txn);
+            if (!t) this.inTxn.set(txn, t = { queue: [], busy: false });
+            t.queue.push({ topic: record.topic, partition: message.partition, size: record.size, message, index: 0, cb });
+            if (!t.busy && t.queue.length === 1) setImmediate(() => this.sendInTxn(txn));
+        });
+    }
+
+    /** Sends a transaction's waiting records (up to a request's worth), then what waited meanwhile. */
+    private sendInTxn(txn: ProducerTransaction): void {
+        const t = this.inTxn.get(txn);
+        if (!t || t.busy) return;
+        if (!t.queue.length) {
+            this.inTxn.delete(txn);
+            return;
+        }
+        // One request stays within the broker's largest batch: at least one record.
+        let bytes = 0;
+        let n = 0;
+        while (n < t.queue.length && (n === 0 || bytes + t.queue[n].size <= this.init.settings.maxMessageBytes)) bytes += t.queue[n++].size;
+        const batch = t.queue.splice(0, n);
+        t.busy = true;
+        void this.sendVia(batch, (request) => txn.send(request, this.options), -1).finally(() => {
+            t.busy = false;
+            this.sendInTxn(txn);
         });
     }
 

@@ -19,8 +19,11 @@
 // loads is mended here, once, when the seam loads it:
 // a heartbeat or a commit that fails because the coordinator is gone, moved or
 // not ready looks the coordinator up again (FindCoordinator) and is retried
-// against the one named, for at most the group's session timeout; past that,
-// or when the consumer is stopping, the error goes on to kafkajs as before.
+// against the one named, for at most the group's session timeout, counted again
+// from each time a new coordinator is named (it starts the members' sessions
+// afresh when it loads the group, so a member that reaches it within a session
+// timeout is still a member, however long the cluster took to name it); past
+// that, or when the consumer is stopping, the error goes on to kafkajs as before.
 // A call that succeeds goes through unchanged.
 //
 // The mend wraps three methods of kafkajs's own classes and is applied only to
@@ -60,6 +63,8 @@ interface Logger {
 interface Failover {
     /** When the first call of this episode failed. */
     since: number;
+    /** Until when calls are made again: a session timeout from the first failure or from the last new coordinator named. */
+    until: number;
     /** How many lookups this episode has made. */
     lookups: number;
     /** The lookup under way, shared by every call that failed meanwhile. */
@@ -115,6 +120,7 @@ async function lookUp(group: Group, failover: Failover): Promise<void> {
         found = coordinator.nodeId;
         group.coordinator = broker;
         if (group.offsetManager) group.offsetManager.coordinator = broker;
+        if (found !== before) failover.until = Date.now() + group.sessionTimeout;
     } catch {
         // no answer, or the node named cannot be reached yet: asked again below
     }
@@ -131,7 +137,8 @@ async function relocate(group: Group, err: unknown): Promise<boolean> {
     if (group[STOPPING]) return false;
     let failover = group[FAILOVER];
     if (!failover) {
-        failover = { since: Date.now(), lookups: 0, lookup: null, from: group.coordinator?.nodeId };
+        const since = Date.now();
+        failover = { since, until: since + group.sessionTimeout, lookups: 0, lookup: null, from: group.coordinator?.nodeId };
         group[FAILOVER] = failover;
         group.logger.warn('Group coordinator failed, looking it up again', {
             groupId: group.groupId, memberId: group.memberId, nodeId: failover.from,
@@ -146,9 +153,8 @@ async function relocate(group: Group, err: unknown): Promise<boolean> {
     }
     await failover.lookup;
     if (group[STOPPING]) return false;
-    if (Date.now() - failover.since < group.sessionTimeout) return true;
-    // A session timeout without a coordinator is more than a failover (a new
-    // coordinator starts the members' sessions afresh when it loads the group):
+    if (Date.now() < failover.until) return true;
+    // A session timeout without a new coordinator is more than a failover:
     // kafkajs's own handling (rejoin, or crash and restart) takes over, as without the mend.
     group[FAILOVER] = undefined;
     return false;

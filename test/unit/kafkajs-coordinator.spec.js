@@ -163,6 +163,20 @@ describe('kafkajs coordinator mend', function () {
         assert.ok(cluster.asked.length >= 2);
     });
 
+    it('a coordinator named late is followed for a session timeout from then (it starts the sessions afresh when it loads the group)', async function () {
+        this.timeout(5000);
+        const start = Date.now();
+        const one = fakeBroker(1, () => protocolError(16));
+        // named after about 600 ms; loading the group until 1,200 ms, past the first failure's session timeout
+        const two = fakeBroker(2, () => (Date.now() < start + 1200 ? protocolError(14) : null));
+        const cluster = fakeCluster({ 1: one, 2: two }, [1, 1, 2]);
+        const g = group(cluster, one, 1000);
+        await g.heartbeat({ interval: 0 });
+        assert.ok(Date.now() - start >= 1200);
+        assert.strictEqual(two.calls[two.calls.length - 1].kind, 'heartbeat');
+        assert.strictEqual(g.memberId, 'member-1');
+    });
+
     it('a consumer that stops ends the wait', async function () {
         const one = fakeBroker(1, () => protocolError(16));
         const cluster = fakeCluster({ 1: one }, [1]);

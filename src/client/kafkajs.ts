@@ -79,7 +79,8 @@ function writeResults(result: RecordMetadata[], acks: number): PartitionWriteRes
 }
 
 /**
- * One transactional id's producer. After a transaction in which a write failed,
+ * One transactional id's producer. After a transaction in which a write failed
+ * (or was answered without one of its partitions),
  * the next one starts on a new kafkajs producer (InitProducerId again: a new epoch,
  * record numbers from 0). kafkajs takes a failed request's record numbers back
  * even when the broker had written it; a partition left out of a retry (see
@@ -125,8 +126,9 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
         const txn: Transaction = await this.producer.transaction();
         return oneRequestAtATime({
             send: async (batches, options) => {
+                let written: PartitionWriteResult[];
                 try {
-                    return writeResults(await txn.sendBatch({
+                    written = writeResults(await txn.sendBatch({
                         acks: -1,
                         timeout: options.timeout,
                         compression: compressionCode(options.compression) as CompressionTypes,
@@ -136,6 +138,11 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
                     this.numbersSuspect = true;
                     throw err;
                 }
+                // A partition the answer leaves out was in a request that failed (its numbers
+                // were taken back) and was skipped by the retry: the broker may hold it.
+                const answered = new Set(written.map((w) => `${w.topic}\0${w.partition}`));
+                if (batches.some((b) => b.records.some((r) => !answered.has(`${b.topic}\0${r.partition}`)))) this.numbersSuspect = true;
+                return written;
             },
             sendOffsets: (groupId, offsets) => {
                 const topics = new Map<string, { partition: number; offset: string }[]>();

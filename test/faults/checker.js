@@ -410,6 +410,20 @@ class Checker {
         return resumed.length ? Math.min(...resumed) : Infinity;
     }
 
+    /**
+     * Seconds from `t` until the test's own producer had a write acknowledged on every input
+     * partition again: when the cluster serves writes (leaders elected), a yardstick for the
+     * connector's own recovery. null when some partition had none.
+     */
+    writesResumedAfter(t) {
+        const first = new Map();
+        for (const { p, at } of this.acked.values()) {
+            if (at >= t && (!first.has(p) || at < first.get(p))) first.set(p, at);
+        }
+        if (first.size < this.partitions) return null;
+        return (Math.max(...first.values()) - t) / 1000;
+    }
+
     /** Per input partition, seconds from `t` to its first output record written at or after `t`. */
     firstOutputAfter(t) {
         const first = {};

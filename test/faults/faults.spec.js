@@ -284,7 +284,12 @@ scenario('e', `the whole cluster down ${OUTAGE_S} s`, function () {
             const recovery = run.checker.resumedAfter(t, back);
             return {
                 recovery,
-                extra: { 'down s': secs(back - t), 'slowest partition after back s': run.checker.recoveryAfter(t, back), 'stall after back by partition s': run.checker.stallsAfter(t, back) },
+                extra: {
+                    'down s': secs(back - t), 'slowest partition after back s': run.checker.recoveryAfter(t, back),
+                    'stall after back by partition s': run.checker.stallsAfter(t, back),
+                    // The cluster itself: when the test's own producer wrote to every input partition again.
+                    'test producer writes on every partition after back s': run.checker.writesResumedAfter(back),
+                },
                 targets: [{ name: `resume within ${RESUME_AFTER_CLUSTER_S} s of the cluster being back`, ok: recovery <= RESUME_AFTER_CLUSTER_S, detail: `${Number.isFinite(recovery) ? recovery.toFixed(1) : 'never'} s` }],
             };
         });

@@ -175,7 +175,7 @@ class NodeRedProcess {
         if (this.child) throw new Error(`node-red ${this.name} is running`);
         const fd = fs.openSync(this.logFile, 'a');
         fs.writeSync(fd, `\n===== start ${++this.starts} ${new Date().toISOString()}\n`);
-        const child = spawn(process.execPath, [...this.nodeArgs, RED_JS, '--userDir', this.userDir, '--port', String(this.port), '--settings', this.settings], {
+        const child = spawn(process.execPath, ['--trace-warnings', ...this.nodeArgs, RED_JS, '--userDir', this.userDir, '--port', String(this.port), '--settings', this.settings], {
             cwd: this.userDir,
             stdio: ['ignore', fd, fd],
             env: { ...process.env, ...this.env, FAULTS_INSTANCE: this.name, NODE_RED_ENABLE_PROJECTS: 'false' },

@@ -154,6 +154,14 @@ class Run {
             { name: 'group caught up', ok: caught.caughtUp, detail: `lag ${caught.lag}, ${caught.missing} keys not on the output after ${CATCHUP_S} s` },
             ...targets,
         ];
+        // Node's warning for a listener added per reconnect (#9: none); --trace-warnings gives its stack.
+        const warned = [];
+        for (const nr of [...this.instances, ...this.spare]) {
+            const text = fs.existsSync(nr.logFile) ? fs.readFileSync(nr.logFile, 'utf8') : '';
+            const at = text.indexOf('MaxListenersExceededWarning');
+            if (at >= 0) warned.push(`${nr.logFile}: ${text.slice(at, at + 600).split('\n').slice(0, 8).join(' / ')}`);
+        }
+        all.push({ name: 'no MaxListenersExceededWarning', ok: warned.length === 0, detail: warned.join('; ') });
         const missed = all.filter((t) => !t.ok);
         fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
         fs.appendFileSync(RESULTS, `${JSON.stringify({

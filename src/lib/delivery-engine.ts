@@ -182,6 +182,8 @@ interface Member {
     /** Partitions taken over whose previous owner's progress is still being read. */
     seeding: Map<string, Promise<void>>;
     restartTimer: ReturnType<typeof setTimeout> | null;
+    /** The cluster came back while this member's start was under way: if that start fails, it starts again at once. */
+    retryAtOnce: boolean;
     /** Retries that fell due while paused or rebalancing: emitted once the member may hand out again. */
     deferred: Delivery[];
     /** 'eos': per input partition */
@@ -259,7 +261,7 @@ export class DeliveryEngine {
         for (let i = 0; i < s.consumerCount; i++) {
             this.members.push({
                 index: i, client: null, tracker: new OffsetTracker<Delivery>(), assignment: null, rebalancing: false,
-                seeding: new Map(), restartTimer: null, deferred: [], txns: new Map(), attempt: 0, failing: false, committing: Promise.resolve(), commitQueued: false,
+                seeding: new Map(), restartTimer: null, retryAtOnce: false, deferred: [], txns: new Map(), attempt: 0, failing: false, committing: Promise.resolve(), commitQueued: false,
             });
         }
         if (s.commitInterval > 0 && !this.eos) this.commitTimer = setInterval(() => void this.commit(), s.commitInterval);
@@ -337,10 +339,16 @@ export class DeliveryEngine {
         this.setPaused(false);
     }
 
-    /** Members waiting to restart after a failure are restarted now (the cluster is reachable again). */
+    /**
+     * The cluster is reachable again: members waiting to restart after a failure are
+     * restarted now. A member whose start is under way began it while the cluster was
+     * away (its client may still fail on what it met then): should it fail, it starts
+     * again at once instead of after its backoff.
+     */
     retryNow(): void {
         for (const m of this.members) {
             if (m.restartTimer) this.scheduleStart(m, 0);
+            else if (m.client && m.failing) m.retryAtOnce = true;
         }
     }
 
@@ -968,6 +976,7 @@ export class DeliveryEngine {
         this.emitDeferred(m);
         if (m.failing) this.host.event({ type: 'member-recovered', member: m.index });
         m.failing = false;
+        m.retryAtOnce = false;
         m.attempt = 0;
         this.wake();
         this.host.event({ type: 'changed' });
@@ -1046,7 +1055,9 @@ export class DeliveryEngine {
         m.failing = true;
         this.host.event({ type: 'member-failed', member: m.index, error: err });
         this.host.event({ type: 'changed' });
-        this.scheduleStart(m, retryDelay(m.attempt++, this.s.retryBackoff));
+        if (m.retryAtOnce) m.attempt = 0;
+        this.scheduleStart(m, m.retryAtOnce ? 0 : retryDelay(m.attempt++, this.s.retryBackoff));
+        m.retryAtOnce = false;
     }
 
     private scheduleStart(m: Member, delay: number): void {

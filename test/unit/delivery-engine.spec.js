@@ -579,6 +579,25 @@ describe('DeliveryEngine', function () {
             await until('the restart', () => h.members.length === 2, 100);
         });
 
+        it('retryNow() during a start begun while the cluster was away: if that start fails, the member starts again at once', async function () {
+            const h = harness({ retryBackoff: 5000 });
+            let starts = 0;
+            let failSecond;
+            h.onStart = () => {
+                starts++;
+                if (starts === 1) return Promise.reject(new Error('no broker'));
+                return new Promise((resolve, reject) => { failSecond = reject; });
+            };
+            await h.engine.setTopics([TOPIC]);
+            await until('member-failed', () => h.eventsOf('member-failed').length === 1);
+            h.engine.retryNow();
+            await until('the second start', () => h.members.length === 2 && failSecond, 100);
+            // the cluster is back while the second start is under way; that start then fails on what it met before
+            h.engine.retryNow();
+            failSecond(new Error('group coordinator not available'));
+            await until('a third start without the 5 s backoff', () => h.members.length === 3, 200);
+        });
+
         it('a member whose start() fails is reported and restarted', async function () {
             const h = harness({});
             let starts = 0;

@@ -17,8 +17,8 @@
 // filter then has nothing left to do. The Fetch response decoders are module
 // objects that kafkajs looks up on every request, so the mend holds whichever
 // module loaded kafkajs first. Only kafkajs 2.2.4; anything else is left alone.
-import * as path from 'path';
-import { MENDED_KAFKAJS_VERSION } from './kafkajs-coordinator';
+import { kafkajsInternals } from './kafkajs-internals';
+import type { MendResult } from './kafkajs-internals';
 
 const MENDED = Symbol.for('node-red-contrib-kafka-connector.aborted-mend');
 /** A control record's key: version 0, type 0 (ABORT). */
@@ -66,20 +66,16 @@ interface FetchAnswer {
 }
 type Decode = (...args: unknown[]) => Promise<FetchAnswer>;
 
-export type AbortedMendResult = { applied: true; reason: 'applied' | 'already' } | { applied: false; reason: string };
 
 /** Filters the Fetch answers of the kafkajs copy at `kafkajsDir` (default: the one this package loads). Idempotent. */
-export function mendReadCommitted(kafkajsDir?: string): AbortedMendResult {
-    const dir = kafkajsDir ?? path.dirname(require.resolve('kafkajs/package.json'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = (...parts: string[]) => require(path.join(dir, ...parts));
+export function mendReadCommitted(kafkajsDir?: string): MendResult {
+    const load = kafkajsInternals(kafkajsDir);
+    if (typeof load === 'string') return { applied: false, reason: load };
     let modules: Record<string | symbol, unknown>[];
     try {
-        const version = load('package.json').version;
-        if (version !== MENDED_KAFKAJS_VERSION) return { applied: false, reason: `kafkajs ${version} is not ${MENDED_KAFKAJS_VERSION}` };
         modules = VERSIONS.map((v) => load('src', 'protocol', 'requests', 'fetch', `v${v}`, 'response.js'));
     } catch (err) {
-        return { applied: false, reason: `kafkajs internals not found: ${(err as Error).message}` };
+        return { applied: false, reason: (err as Error).message };
     }
     if (modules.some((m) => typeof m?.decode !== 'function')) return { applied: false, reason: 'a kafkajs Fetch response has no decode' };
     if (modules.every((m) => m[MENDED])) return { applied: true, reason: 'already' };

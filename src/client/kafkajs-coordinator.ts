@@ -29,9 +29,8 @@
 // The mend wraps three methods of kafkajs's own classes and is applied only to
 // kafkajs 2.2.4 with those methods present; anything else is left alone.
 // KAFKA_CONNECTOR_COORDINATOR_MEND=off turns it off (to compare, or to rule it out).
-import * as path from 'path';
-
-export const MENDED_KAFKAJS_VERSION = '2.2.4';
+import { kafkajsInternals } from './kafkajs-internals';
+import type { MendResult } from './kafkajs-internals';
 
 /** Marks kafkajs's ConsumerGroup prototype as mended: shared by every copy of this module in the process. */
 const MENDED = Symbol.for('node-red-contrib-kafka-connector.coordinator-mend');
@@ -95,10 +94,6 @@ interface Prototypes {
     group: Record<string | symbol, unknown>;
     runner: Record<string | symbol, unknown>;
 }
-
-export type MendResult =
-    | { applied: true; reason: 'applied' | 'already' }
-    | { applied: false; reason: string };
 
 /** True for an error that says the coordinator this member uses is gone, moved or not ready. */
 export function isCoordinatorError(err: unknown): boolean {
@@ -199,24 +194,17 @@ export function mendPrototypes(protos: Prototypes): void {
 }
 
 /** The prototypes to mend from the kafkajs copy at `kafkajsDir`, or why not. */
-function loadPrototypes(kafkajsDir: string): Prototypes | string {
-    let version: string;
-    let groupClass: { prototype: Record<string | symbol, unknown> };
-    let runnerClass: { prototype: Record<string | symbol, unknown> };
-    // By absolute path, from the copy `import 'kafkajs'` resolves to: the same module
-    // instances kafkajs itself uses (Node's module cache is keyed by file).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = (...parts: string[]) => require(path.join(kafkajsDir, ...parts));
+function loadPrototypes(kafkajsDir?: string): Prototypes | string {
+    const load = kafkajsInternals(kafkajsDir);
+    if (typeof load === 'string') return load;
+    let group: Record<string | symbol, unknown> | undefined;
+    let runner: Record<string | symbol, unknown> | undefined;
     try {
-        version = load('package.json').version;
-        if (version !== MENDED_KAFKAJS_VERSION) return `kafkajs ${version} is not ${MENDED_KAFKAJS_VERSION}`;
-        groupClass = load('src', 'consumer', 'consumerGroup.js');
-        runnerClass = load('src', 'consumer', 'runner.js');
+        group = load('src', 'consumer', 'consumerGroup.js')?.prototype;
+        runner = load('src', 'consumer', 'runner.js')?.prototype;
     } catch (err) {
-        return `kafkajs internals not found: ${(err as Error).message}`;
+        return (err as Error).message;
     }
-    const group = groupClass?.prototype;
-    const runner = runnerClass?.prototype;
     const needed: [Record<string | symbol, unknown> | undefined, string][] = [
         [group, 'heartbeat'], [group, 'commitOffsets'], [group, 'commitOffsetsIfNecessary'], [runner, 'stop'],
     ];
@@ -233,7 +221,7 @@ export function mendCoordinatorFailover(kafkajsDir?: string): MendResult {
     if (/^(off|0|false|no)$/i.test(process.env.KAFKA_CONNECTOR_COORDINATOR_MEND ?? '')) {
         return { applied: false, reason: 'turned off by KAFKA_CONNECTOR_COORDINATOR_MEND' };
     }
-    const protos = loadPrototypes(kafkajsDir ?? path.dirname(require.resolve('kafkajs/package.json')));
+    const protos = loadPrototypes(kafkajsDir);
     if (typeof protos === 'string') return { applied: false, reason: protos };
     if (protos.group[MENDED]) return { applied: true, reason: 'already' };
     mendPrototypes(protos);

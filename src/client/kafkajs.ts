@@ -11,6 +11,7 @@ import type {
 import { SocketWatch } from './connection-watch';
 import { mendCoordinatorFailover } from './kafkajs-coordinator';
 import { mendReadCommitted } from './kafkajs-aborted';
+import { mendConcurrentConnects } from './kafkajs-connect';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
 import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener, ClusterOverview, OffsetSpec } from './types';
@@ -19,6 +20,7 @@ import { oneRequestAtATime } from './one-request-at-a-time';
 
 mendCoordinatorFailover();
 mendReadCommitted();
+mendConcurrentConnects();
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {

@@ -1,0 +1,63 @@
+// One connect at a time per kafkajs connection, mended at run time (kafkajs 2.2.4).
+//
+// Why this exists: a kafkajs broker sends each request through its connection
+// pool, which calls the connection's connect() whenever the connection is not
+// connected, without a lock. After a broker restart every request that finds the
+// connection down (heartbeats, commits, fetches, produce requests of several
+// callers) starts its own connect(); each one opens a new socket and makes it the
+// connection's socket. The sockets opened before the last are left open and
+// unowned, and requests of callers whose own connect finished first are written
+// to the last socket while it is still connecting: Node queues one 'connect'
+// listener per such write, and past ten it prints MaxListenersExceededWarning
+// ("11 connect listeners added to [Socket]", seen in the fault suite's scenario c).
+// Here a connect() called while another is under way on the same connection
+// waits for that one and shares its outcome, as one socket per connection intends.
+//
+// Applied only to kafkajs 2.2.4 with Connection.prototype.connect present.
+// KAFKA_CONNECTOR_CONNECT_MEND=off turns it off (to compare, or to rule it out).
+import { kafkajsInternals } from './kafkajs-internals';
+import type { MendResult } from './kafkajs-internals';
+
+const MENDED = Symbol.for('node-red-contrib-kafka-connector.connect-mend');
+const UNDER_WAY = Symbol('connect-under-way');
+
+type Connect = (this: Connection, ...args: unknown[]) => Promise<unknown>;
+interface Connection {
+    [UNDER_WAY]?: Promise<unknown>;
+}
+
+/** Wraps a Connection prototype's connect(): concurrent calls share the one under way. */
+export function mendConnectPrototype(proto: Record<string | symbol, unknown>): void {
+    const connect = proto.connect as Connect;
+    proto.connect = function (this: Connection, ...args: unknown[]) {
+        const under = this[UNDER_WAY];
+        if (under) return under;
+        const attempt = connect.apply(this, args);
+        this[UNDER_WAY] = attempt;
+        const done = () => {
+            if (this[UNDER_WAY] === attempt) this[UNDER_WAY] = undefined;
+        };
+        attempt.then(done, done);
+        return attempt;
+    };
+    proto[MENDED] = true;
+}
+
+/** Mends the kafkajs copy this package loads (see the top of this file). Idempotent. */
+export function mendConcurrentConnects(kafkajsDir?: string): MendResult {
+    if (/^(off|0|false|no)$/i.test(process.env.KAFKA_CONNECTOR_CONNECT_MEND ?? '')) {
+        return { applied: false, reason: 'turned off by KAFKA_CONNECTOR_CONNECT_MEND' };
+    }
+    const load = kafkajsInternals(kafkajsDir);
+    if (typeof load === 'string') return { applied: false, reason: load };
+    let proto: Record<string | symbol, unknown> | undefined;
+    try {
+        proto = load('src', 'network', 'connection.js')?.prototype;
+    } catch (err) {
+        return { applied: false, reason: (err as Error).message };
+    }
+    if (typeof proto?.connect !== 'function') return { applied: false, reason: 'kafkajs lacks Connection.connect' };
+    if (proto[MENDED]) return { applied: true, reason: 'already' };
+    mendConnectPrototype(proto);
+    return { applied: true, reason: 'applied' };
+}

@@ -47,6 +47,12 @@ export class SocketWatch {
             ? tls.connect(Object.assign({ host, port }, !net.isIP(host) ? { servername: host } : {}, ssl), connectedNow)
             : net.connect({ host, port }, connectedNow);
         socket.setKeepAlive(true, KEEP_ALIVE_DELAY);
+        // kafkajs's disconnect() ends and unrefs the socket each time it is called, and it
+        // is called again and again on a connection whose connect was refused. Node answers
+        // unref() on a closed socket by waiting for a 'connect' that never comes, one listener
+        // per call: MaxListenersExceededWarning after ten. A closed socket has nothing to unref.
+        const unref = socket.unref.bind(socket);
+        socket.unref = () => (socket.destroyed ? socket : unref());
         this.open.add(socket);
         // One listener of each kind per socket, gone with the socket.
         socket.once('error', (err: NodeJS.ErrnoException) => { cause = err.code ?? err.message; });

@@ -6,10 +6,10 @@
 // connection down (heartbeats, commits, fetches, produce requests of several
 // callers) starts its own connect(); each one opens a new socket and makes it the
 // connection's socket. The sockets opened before the last are left open and
-// unowned, and requests of callers whose own connect finished first are written
-// to the last socket while it is still connecting: Node queues one 'connect'
-// listener per such write, and past ten it prints MaxListenersExceededWarning
-// ("11 connect listeners added to [Socket]", seen in the fault suite's scenario c).
+// unowned (a spec counts 11 sockets for 11 requests), and requests of callers whose
+// own connect finished first are written to the last socket while it may still be
+// connecting. (The MaxListenersExceededWarning of the fault suite had another
+// cause: unref() on a refused socket, see connection-watch.ts.)
 // Here a connect() called while another is under way on the same connection
 // waits for that one and shares its outcome, as one socket per connection intends.
 //

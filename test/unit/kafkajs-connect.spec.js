@@ -66,3 +66,32 @@ describe('kafkajs seam: one connect at a time per connection', function () {
         await c.disconnect();
     });
 });
+
+describe('kafkajs seam: a refused socket takes any number of disconnects quietly', function () {
+    const { SocketWatch } = require('../../nodes/client/connection-watch');
+
+    it('unref() on a socket whose connect was refused queues nothing (kafkajs calls it at every disconnect)', async function () {
+        const closed = net.createServer();
+        await new Promise((resolve) => closed.listen(0, '127.0.0.1', resolve));
+        const port = closed.address().port;
+        await new Promise((resolve) => closed.close(resolve));
+        const warnings = [];
+        const onWarning = (w) => warnings.push(w.name);
+        process.on('warning', onWarning);
+        try {
+            const socket = new SocketWatch().socketFactory({ host: '127.0.0.1', port, ssl: null, onConnect() {} });
+            socket.on('error', () => {});
+            await new Promise((resolve) => socket.once('close', resolve));
+            const before = socket.listenerCount('connect');
+            for (let n = 0; n < 11; n++) {
+                socket.end();
+                socket.unref();
+            }
+            await new Promise((resolve) => setImmediate(resolve));
+            assert.strictEqual(socket.listenerCount('connect'), before);
+            assert.deepStrictEqual(warnings, []);
+        } finally {
+            process.off('warning', onWarning);
+        }
+    });
+});

@@ -66,7 +66,6 @@ interface FetchAnswer {
 }
 type Decode = (...args: unknown[]) => Promise<FetchAnswer>;
 
-
 /** Filters the Fetch answers of the kafkajs copy at `kafkajsDir` (default: the one this package loads). Idempotent. */
 export function mendReadCommitted(kafkajsDir?: string): MendResult {
     const load = kafkajsInternals(kafkajsDir);

@@ -6,8 +6,9 @@
 // flight at once (possible whenever they go to different brokers, e.g. to the old
 // and the new leader of a partition just after a broker died) get each other's
 // numbers: a retried request that the dead leader had already written, and
-// replicated, is written a second time under a new number, and it commits with
-// the transaction (the fault suite's scenario x1 saw two records twice this way).
+// replicated, can be written a second time under a new number, and it commits
+// with the transaction (the fault suite's scenario x1 found byte-identical copies
+// of one write inside committed transactions, always around a broker kill).
 // One request at a time keeps a retry's numbers those of its first attempt, so
 // the new leader recognises it as the copy it already has.
 //

@@ -12,6 +12,7 @@ import { SocketWatch } from './connection-watch';
 import { mendCoordinatorFailover } from './kafkajs-coordinator';
 import { mendReadCommitted } from './kafkajs-aborted';
 import { mendConcurrentConnects } from './kafkajs-connect';
+import { mendFetchRetry } from './kafkajs-fetch-retry';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
 import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener, ClusterOverview, OffsetSpec } from './types';
@@ -21,6 +22,7 @@ import { oneRequestAtATime } from './one-request-at-a-time';
 mendCoordinatorFailover();
 mendReadCommitted();
 mendConcurrentConnects();
+mendFetchRetry();
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {

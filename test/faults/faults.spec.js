@@ -310,11 +310,15 @@ scenario('f', 'three Node-RED instances in one group; one killed -9 for good; a 
         await stableGroup(run, 3);
         const tThree = Date.now();
         await sleep(FAIRNESS_S * 1000 + 2000);
-        const victim = run.instances[0];
+        // The victim is an instance that owns partitions (the one with most), or the target could not fail.
         const tKill = Date.now();
-        const partitions = run.checker.partitionsOf(victim.name, tKill);
+        const owned = run.instances.map((nr) => run.checker.partitionsOf(nr.name, tKill));
+        const v = owned.reduce((best, list, n) => (list.length > owned[best].length ? n : best), 0);
+        const victim = run.instances[v];
+        const partitions = owned[v];
+        if (partitions.length === 0) throw new Error('scenario f: no instance owns a partition before the kill');
         await victim.kill();
-        run.instances.shift();
+        run.instances.splice(v, 1);
         run.note(`killed ${victim.name} for good; it had input partitions ${partitions.join(',')}`);
         await stableGroup(run, 2);
         await sleep(SESSION_TIMEOUT_MS + 7000 - (Date.now() - tKill));

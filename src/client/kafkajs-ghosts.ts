@@ -6,10 +6,17 @@
 // ever named: never another instance's live member.
 import type { Kafka } from 'kafkajs';
 import { COORDINATOR_ERRORS } from './kafkajs-coordinator';
+import { kafkajsInternals } from './kafkajs-internals';
+import type { MendResult } from './kafkajs-internals';
 
 const lingering = new Map<string, Set<string>>();
 const LEAVE_BUDGET_MS = 3000;
 const LEAVE_RETRY_MS = 250;
+
+/** The member ids of a group noted and not yet gone (for specs). */
+export function lingeringOf(groupId: string): string[] {
+    return [...(lingering.get(groupId) ?? [])];
+}
 
 /** A member id of this group that this process stopped (it may or may not have left). */
 export function noteStopped(groupId: string, memberId: string | null): void {
@@ -95,4 +102,43 @@ export async function keepLeaving(kafka: Kafka, groupId: string, going: () => bo
         if (!going()) return;
         await leaveLingering(kafka, groupId).catch(() => undefined);
     }
+}
+
+const JOIN_MENDED = Symbol.for('node-red-contrib-kafka-connector.abandoned-join-mend');
+
+type JoinAndSync = (this: { groupId: string; memberId: string | null }, ...args: unknown[]) => Promise<unknown>;
+
+/**
+ * kafkajs 2.2.4, mended at run time: a join that fails for good after the coordinator
+ * gave the member an id (JoinGroup answered, then SyncGroup refused, as a cluster still
+ * loading its groups does) ends the consumer without a LeaveGroup, and the consumer
+ * reports no member id for it. That id then held the group's next rebalance for its
+ * whole session timeout (the full fault run's e: 9 s after the cluster was back). Its
+ * id is noted here, so the next start asks it to leave. Idempotent.
+ */
+export function mendAbandonedJoins(kafkajsDir?: string): MendResult {
+    const load = kafkajsInternals(kafkajsDir);
+    if (typeof load === 'string') return { applied: false, reason: load };
+    let proto: Record<string | symbol, unknown> | undefined;
+    try {
+        proto = load('src', 'consumer', 'consumerGroup.js')?.prototype;
+    } catch (err) {
+        return { applied: false, reason: (err as Error).message };
+    }
+    if (typeof proto?.joinAndSync !== 'function') return { applied: false, reason: 'kafkajs lacks ConsumerGroup.joinAndSync' };
+    if (proto[JOIN_MENDED]) return { applied: true, reason: 'already' };
+    const joinAndSync = proto.joinAndSync as JoinAndSync;
+    proto.joinAndSync = async function (this: { groupId: string; memberId: string | null }, ...args: unknown[]) {
+        try {
+            const joined = await joinAndSync.apply(this, args);
+            // joined again under an id noted before (kafkajs's fetch loop rejoins after a failed join): in use, not lingering
+            if (this.memberId) lingering.get(this.groupId)?.delete(this.memberId);
+            return joined;
+        } catch (err) {
+            noteStopped(this.groupId, this.memberId);
+            throw err;
+        }
+    };
+    proto[JOIN_MENDED] = true;
+    return { applied: true, reason: 'applied' };
 }

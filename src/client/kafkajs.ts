@@ -13,6 +13,7 @@ import { mendCoordinatorFailover } from './kafkajs-coordinator';
 import { mendReadCommitted } from './kafkajs-aborted';
 import { mendConcurrentConnects } from './kafkajs-connect';
 import { mendFetchRetry } from './kafkajs-fetch-retry';
+import { mendAbandonedJoins } from './kafkajs-ghosts';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
 import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener, ClusterOverview, OffsetSpec } from './types';
@@ -23,6 +24,7 @@ mendCoordinatorFailover();
 mendReadCommitted();
 mendConcurrentConnects();
 mendFetchRetry();
+mendAbandonedJoins();
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {

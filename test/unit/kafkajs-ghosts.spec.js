@@ -92,3 +92,47 @@ describe('kafkajs seam: members this process stopped leave before the next join'
         assert.ok(calls.connect >= 1 && calls.connect <= 3, `${calls.connect} attempts`);
     });
 });
+
+describe('kafkajs seam: a join abandoned after the coordinator gave an id', function () {
+    const { mendAbandonedJoins, lingeringOf } = require('../../nodes/client/kafkajs-ghosts');
+    const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup');
+    const { KafkaJSProtocolError } = require('kafkajs/src/errors');
+    const { createErrorFromCode } = require('kafkajs/src/protocol/error');
+    const logger = { namespace: () => logger, info() {}, warn() {}, debug() {}, error() {} };
+
+    /** kafkajs's ConsumerGroup on a coordinator that answers JoinGroup and refuses SyncGroup while `refusing`. */
+    function groupOn(groupId, state) {
+        const coordinator = {
+            nodeId: 1,
+            joinGroup: async () => ({ generationId: 3, leaderId: 'member-x', memberId: 'member-x', groupProtocol: 'RoundRobinAssigner', members: [] }),
+            syncGroup: async () => {
+                if (state.refusing) throw new KafkaJSProtocolError(createErrorFromCode(15)); // GROUP_COORDINATOR_NOT_AVAILABLE
+                return { memberAssignment: Buffer.alloc(0) };
+            },
+        };
+        const cluster = {
+            findGroupCoordinator: async () => coordinator,
+            refreshMetadataIfNecessary: async () => {}, refreshMetadata: async () => {},
+            findTopicPartitionMetadata: () => [], isConnected: () => true, committedOffsets: () => ({}),
+        };
+        const g = new ConsumerGroup({
+            retry: { retries: 0 }, cluster, groupId, topics: [], topicConfigurations: {}, logger,
+            instrumentationEmitter: { emit() {} }, assigners: [{ name: 'RoundRobinAssigner', version: 0, assign: async () => [], protocol: () => ({ name: 'RoundRobinAssigner', metadata: Buffer.alloc(0) }) }],
+            sessionTimeout: 10000, rebalanceTimeout: 60000,
+        });
+        return g;
+    }
+
+    it('its member id is noted to leave; an id that joins again is not', async function () {
+        const m = mendAbandonedJoins();
+        assert.strictEqual(m.applied, true, m.reason);
+        const state = { refusing: true };
+        const g = groupOn('g-abandoned', state);
+        await assert.rejects(g.joinAndSync(), { type: 'GROUP_COORDINATOR_NOT_AVAILABLE' });
+        assert.strictEqual(g.memberId, 'member-x');
+        assert.deepStrictEqual(lingeringOf('g-abandoned'), ['member-x']);
+        state.refusing = false;
+        await g.joinAndSync();
+        assert.deepStrictEqual(lingeringOf('g-abandoned'), []);
+    });
+});

@@ -89,6 +89,10 @@ describe('100 reconnects through a cutting proxy (a broker of its own)', functio
                 if (i % 10 === 9) console.log(`      after ${i + 1} cuts: ${JSON.stringify(seen.length ? seen[seen.length - 1] : figures())}`);
                 if (i > 9 && i % 10 === 9) measure();
             }
+            // The last measure can meet a connection still opening or closing after the last cut
+            // (one more client socket: three more TCP handles, with the proxy's two): a leak stays,
+            // a transient is gone within a few seconds.
+            await waitFor(() => figures().handles <= first.handles + 2, 'transient connections to settle', 5000, 100).catch(() => {});
             const last = measure();
             console.log(`      after ${CUTS} cuts: ${JSON.stringify(last)} (first measured after 10: ${JSON.stringify(first)})`);
             const tooMany = warnings.filter((w) => w.name === 'MaxListenersExceededWarning');

@@ -17,7 +17,7 @@
 // filter then has nothing left to do. The Fetch response decoders are module
 // objects that kafkajs looks up on every request, so the mend holds whichever
 // module loaded kafkajs first. Only kafkajs 2.2.4; anything else is left alone.
-import { kafkajsInternals } from './kafkajs-internals';
+import { mendMethods } from './kafkajs-internals';
 import type { MendResult } from './kafkajs-internals';
 
 const MENDED = Symbol.for('node-red-contrib-kafka-connector.aborted-mend');
@@ -66,33 +66,24 @@ interface FetchAnswer {
 }
 type Decode = (...args: unknown[]) => Promise<FetchAnswer>;
 
+/** A Fetch response's decode(), dropping the records of aborted transactions from its answer. */
+function filtering(decode: Decode): Decode {
+    return async function (this: unknown, ...args: unknown[]) {
+        const answer = await decode.apply(this, args);
+        for (const topic of answer?.responses ?? []) {
+            for (const p of topic.partitions ?? []) {
+                if (!p.abortedTransactions?.length || !p.messages) continue;
+                p.messages = withoutAborted(p.messages, p.abortedTransactions);
+                p.abortedTransactions = [];
+            }
+        }
+        return answer;
+    };
+}
+
 /** Filters the Fetch answers of the kafkajs copy at `kafkajsDir` (default: the one this package loads). Idempotent. */
 export function mendReadCommitted(kafkajsDir?: string): MendResult {
-    const load = kafkajsInternals(kafkajsDir);
-    if (typeof load === 'string') return { applied: false, reason: load };
-    let modules: Record<string | symbol, unknown>[];
-    try {
-        modules = VERSIONS.map((v) => load('src', 'protocol', 'requests', 'fetch', `v${v}`, 'response.js'));
-    } catch (err) {
-        return { applied: false, reason: (err as Error).message };
-    }
-    if (modules.some((m) => typeof m?.decode !== 'function')) return { applied: false, reason: 'a kafkajs Fetch response has no decode' };
-    if (modules.every((m) => m[MENDED])) return { applied: true, reason: 'already' };
-    for (const m of modules) {
-        if (m[MENDED]) continue;
-        const decode = m.decode as Decode;
-        m.decode = async function (this: unknown, ...args: unknown[]) {
-            const answer = await decode.apply(this, args);
-            for (const topic of answer?.responses ?? []) {
-                for (const p of topic.partitions ?? []) {
-                    if (!p.abortedTransactions?.length || !p.messages) continue;
-                    p.messages = withoutAborted(p.messages, p.abortedTransactions);
-                    p.abortedTransactions = [];
-                }
-            }
-            return answer;
-        };
-        m[MENDED] = true;
-    }
-    return { applied: true, reason: 'applied' };
+    return mendMethods(MENDED, () => VERSIONS.map((v) => ({
+        file: ['src', 'protocol', 'requests', 'fetch', `v${v}`, 'response.js'], method: 'decode', wrap: filtering,
+    })), { kafkajsDir });
 }

@@ -15,7 +15,7 @@
 //
 // Applied only to kafkajs 2.2.4 with Connection.prototype.connect present.
 // KAFKA_CONNECTOR_CONNECT_MEND=off turns it off (to compare, or to rule it out).
-import { kafkajsInternals } from './kafkajs-internals';
+import { mendMethods } from './kafkajs-internals';
 import type { MendResult } from './kafkajs-internals';
 
 const MENDED = Symbol.for('node-red-contrib-kafka-connector.connect-mend');
@@ -26,10 +26,9 @@ interface Connection {
     [UNDER_WAY]?: Promise<unknown>;
 }
 
-/** Wraps a Connection prototype's connect(): concurrent calls share the one under way. */
-export function mendConnectPrototype(proto: Record<string | symbol, unknown>): void {
-    const connect = proto.connect as Connect;
-    proto.connect = function (this: Connection, ...args: unknown[]) {
+/** Connection.connect(), where a call while another is under way shares that one. */
+function sharedConnect(connect: Connect): Connect {
+    return function (this: Connection, ...args: unknown[]) {
         const under = this[UNDER_WAY];
         if (under) return under;
         const attempt = connect.apply(this, args);
@@ -40,24 +39,10 @@ export function mendConnectPrototype(proto: Record<string | symbol, unknown>): v
         attempt.then(done, done);
         return attempt;
     };
-    proto[MENDED] = true;
 }
 
 /** Mends the kafkajs copy this package loads (see the top of this file). Idempotent. */
 export function mendConcurrentConnects(kafkajsDir?: string): MendResult {
-    if (/^(off|0|false|no)$/i.test(process.env.KAFKA_CONNECTOR_CONNECT_MEND ?? '')) {
-        return { applied: false, reason: 'turned off by KAFKA_CONNECTOR_CONNECT_MEND' };
-    }
-    const load = kafkajsInternals(kafkajsDir);
-    if (typeof load === 'string') return { applied: false, reason: load };
-    let proto: Record<string | symbol, unknown> | undefined;
-    try {
-        proto = load('src', 'network', 'connection.js')?.prototype;
-    } catch (err) {
-        return { applied: false, reason: (err as Error).message };
-    }
-    if (typeof proto?.connect !== 'function') return { applied: false, reason: 'kafkajs lacks Connection.connect' };
-    if (proto[MENDED]) return { applied: true, reason: 'already' };
-    mendConnectPrototype(proto);
-    return { applied: true, reason: 'applied' };
+    return mendMethods(MENDED, () => [{ file: ['src', 'network', 'connection.js'], prototype: true, method: 'connect', wrap: sharedConnect }],
+        { kafkajsDir, offVariable: 'KAFKA_CONNECTOR_CONNECT_MEND' });
 }

@@ -29,10 +29,10 @@
 // The mend wraps three methods of kafkajs's own classes and is applied only to
 // kafkajs 2.2.4 with those methods present; anything else is left alone.
 // KAFKA_CONNECTOR_COORDINATOR_MEND=off turns it off (to compare, or to rule it out).
-import { kafkajsInternals } from './kafkajs-internals';
+import { mendMethods } from './kafkajs-internals';
 import type { MendResult } from './kafkajs-internals';
 
-/** Marks kafkajs's ConsumerGroup prototype as mended: shared by every copy of this module in the process. */
+/** Marks kafkajs's ConsumerGroup and Runner prototypes as mended: shared by every copy of this module in the process. */
 const MENDED = Symbol.for('node-red-contrib-kafka-connector.coordinator-mend');
 const FAILOVER = Symbol('coordinator-failover');
 const STOPPING = Symbol('consumer-stopping');
@@ -89,11 +89,6 @@ interface Group {
 }
 
 type GroupMethod = (this: Group, ...args: unknown[]) => Promise<unknown>;
-
-interface Prototypes {
-    group: Record<string | symbol, unknown>;
-    runner: Record<string | symbol, unknown>;
-}
 
 /** True for an error that says the coordinator this member uses is gone, moved or not ready. */
 export function isCoordinatorError(err: unknown): boolean {
@@ -179,51 +174,25 @@ function mended(original: GroupMethod): GroupMethod {
     };
 }
 
-/** Wraps the prototypes' methods: heartbeats and commits follow the coordinator; stopping ends a failover wait. */
-export function mendPrototypes(protos: Prototypes): void {
-    const { group, runner } = protos;
-    for (const name of ['heartbeat', 'commitOffsets', 'commitOffsetsIfNecessary']) {
-        group[name] = mended(group[name] as GroupMethod);
-    }
-    const stop = runner.stop as (this: { consumerGroup?: Group }, ...a: unknown[]) => Promise<unknown>;
-    runner.stop = function (this: { consumerGroup?: Group }, ...args: unknown[]) {
+type Stop = (this: { consumerGroup?: Group }, ...args: unknown[]) => Promise<unknown>;
+
+/** Runner.stop(), marking its group as stopping first: stopping ends a failover wait. */
+function stopping(stop: Stop): Stop {
+    return function (this: { consumerGroup?: Group }, ...args: unknown[]) {
         if (this.consumerGroup) this.consumerGroup[STOPPING] = true;
         return stop.apply(this, args);
     };
-    group[MENDED] = true;
-}
-
-/** The prototypes to mend from the kafkajs copy at `kafkajsDir`, or why not. */
-function loadPrototypes(kafkajsDir?: string): Prototypes | string {
-    const load = kafkajsInternals(kafkajsDir);
-    if (typeof load === 'string') return load;
-    let group: Record<string | symbol, unknown> | undefined;
-    let runner: Record<string | symbol, unknown> | undefined;
-    try {
-        group = load('src', 'consumer', 'consumerGroup.js')?.prototype;
-        runner = load('src', 'consumer', 'runner.js')?.prototype;
-    } catch (err) {
-        return (err as Error).message;
-    }
-    const needed: [Record<string | symbol, unknown> | undefined, string][] = [
-        [group, 'heartbeat'], [group, 'commitOffsets'], [group, 'commitOffsetsIfNecessary'], [runner, 'stop'],
-    ];
-    const missing = needed.filter(([proto, name]) => typeof proto?.[name] !== 'function').map(([, name]) => name);
-    if (missing.length) return `kafkajs lacks ${missing.join(', ')}`;
-    return { group: group!, runner: runner! };
 }
 
 /**
- * Mends the kafkajs copy this package loads (see the top of this file). Idempotent.
- * `kafkajsDir` is for tests; by default it is the kafkajs that `require('kafkajs')` resolves to here.
+ * Mends the kafkajs copy this package loads (see the top of this file): heartbeats and
+ * commits follow the coordinator. Idempotent. `kafkajsDir` is for tests; by default it is
+ * the kafkajs that `require('kafkajs')` resolves to here.
  */
 export function mendCoordinatorFailover(kafkajsDir?: string): MendResult {
-    if (/^(off|0|false|no)$/i.test(process.env.KAFKA_CONNECTOR_COORDINATOR_MEND ?? '')) {
-        return { applied: false, reason: 'turned off by KAFKA_CONNECTOR_COORDINATOR_MEND' };
-    }
-    const protos = loadPrototypes(kafkajsDir);
-    if (typeof protos === 'string') return { applied: false, reason: protos };
-    if (protos.group[MENDED]) return { applied: true, reason: 'already' };
-    mendPrototypes(protos);
-    return { applied: true, reason: 'applied' };
+    const group = ['src', 'consumer', 'consumerGroup.js'];
+    return mendMethods(MENDED, () => [
+        ...['heartbeat', 'commitOffsets', 'commitOffsetsIfNecessary'].map((method) => ({ file: group, prototype: true, method, wrap: mended })),
+        { file: ['src', 'consumer', 'runner.js'], prototype: true, method: 'stop', wrap: stopping },
+    ], { kafkajsDir, offVariable: 'KAFKA_CONNECTOR_COORDINATOR_MEND' });
 }

@@ -16,7 +16,7 @@
 // offset commits keep the rebalance settings.
 //
 // Applied only to kafkajs 2.2.4 with Runner.prototype.scheduleFetchManager present.
-import { kafkajsInternals } from './kafkajs-internals';
+import { mendMethods } from './kafkajs-internals';
 import type { MendResult } from './kafkajs-internals';
 
 const MENDED = Symbol.for('node-red-contrib-kafka-connector.fetch-retry-mend');
@@ -33,33 +33,20 @@ type Schedule = (this: Runner, ...args: unknown[]) => unknown;
 
 /** Mends the kafkajs copy this package loads (see the top of this file). Idempotent. */
 export function mendFetchRetry(kafkajsDir?: string): MendResult {
-    const load = kafkajsInternals(kafkajsDir);
-    if (typeof load === 'string') return { applied: false, reason: load };
-    let proto: Record<string | symbol, unknown> | undefined;
-    let createRetry: ((options: object) => unknown) | undefined;
-    try {
-        proto = load('src', 'consumer', 'runner.js')?.prototype;
-        createRetry = load('src', 'retry', 'index.js');
-    } catch (err) {
-        return { applied: false, reason: (err as Error).message };
-    }
-    if (typeof proto?.scheduleFetchManager !== 'function' || typeof createRetry !== 'function') {
-        return { applied: false, reason: 'kafkajs lacks Runner.scheduleFetchManager or its retry' };
-    }
-    if (proto[MENDED]) return { applied: true, reason: 'already' };
-    const schedule = proto.scheduleFetchManager as Schedule;
-    const make = createRetry;
-    // The fetch loop starts its retries synchronously from this.retrier; the runner's
-    // own retrier (offset commits) is put back at once.
-    proto.scheduleFetchManager = function (this: Runner, ...args: unknown[]) {
-        const own = this.retrier;
-        this.retrier = this[FETCH_RETRIER] ??= make({ ...FETCH_RETRY });
-        try {
-            return schedule.apply(this, args);
-        } finally {
-            this.retrier = own;
-        }
-    };
-    proto[MENDED] = true;
-    return { applied: true, reason: 'applied' };
+    return mendMethods(MENDED, (load) => {
+        const createRetry: unknown = load('src', 'retry', 'index.js');
+        if (typeof createRetry !== 'function') throw new Error('kafkajs lacks its retry');
+        // The fetch loop starts its retries synchronously from this.retrier; the runner's
+        // own retrier (offset commits) is put back at once.
+        const wrap = (schedule: Schedule): Schedule => function (this: Runner, ...args: unknown[]) {
+            const own = this.retrier;
+            this.retrier = this[FETCH_RETRIER] ??= createRetry({ ...FETCH_RETRY });
+            try {
+                return schedule.apply(this, args);
+            } finally {
+                this.retrier = own;
+            }
+        };
+        return [{ file: ['src', 'consumer', 'runner.js'], prototype: true, method: 'scheduleFetchManager', wrap }];
+    }, { kafkajsDir });
 }

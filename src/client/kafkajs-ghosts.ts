@@ -6,7 +6,7 @@
 // ever named: never another instance's live member.
 import type { Kafka } from 'kafkajs';
 import { COORDINATOR_ERRORS } from './kafkajs-coordinator';
-import { kafkajsInternals } from './kafkajs-internals';
+import { mendMethods } from './kafkajs-internals';
 import type { MendResult } from './kafkajs-internals';
 
 const lingering = new Map<string, Set<string>>();
@@ -106,7 +106,11 @@ export async function keepLeaving(kafka: Kafka, groupId: string, going: () => bo
 
 const JOIN_MENDED = Symbol.for('node-red-contrib-kafka-connector.abandoned-join-mend');
 
-type JoinAndSync = (this: { groupId: string; memberId: string | null }, ...args: unknown[]) => Promise<unknown>;
+interface Member {
+    groupId: string;
+    memberId: string | null;
+}
+type JoinAndSync = (this: Member, ...args: unknown[]) => Promise<unknown>;
 
 /**
  * kafkajs 2.2.4, mended at run time: a join that fails for good after the coordinator
@@ -117,18 +121,7 @@ type JoinAndSync = (this: { groupId: string; memberId: string | null }, ...args:
  * id is noted here, so the next start asks it to leave. Idempotent.
  */
 export function mendAbandonedJoins(kafkajsDir?: string): MendResult {
-    const load = kafkajsInternals(kafkajsDir);
-    if (typeof load === 'string') return { applied: false, reason: load };
-    let proto: Record<string | symbol, unknown> | undefined;
-    try {
-        proto = load('src', 'consumer', 'consumerGroup.js')?.prototype;
-    } catch (err) {
-        return { applied: false, reason: (err as Error).message };
-    }
-    if (typeof proto?.joinAndSync !== 'function') return { applied: false, reason: 'kafkajs lacks ConsumerGroup.joinAndSync' };
-    if (proto[JOIN_MENDED]) return { applied: true, reason: 'already' };
-    const joinAndSync = proto.joinAndSync as JoinAndSync;
-    proto.joinAndSync = async function (this: { groupId: string; memberId: string | null }, ...args: unknown[]) {
+    const wrap = (joinAndSync: JoinAndSync): JoinAndSync => async function (this: Member, ...args: unknown[]) {
         try {
             const joined = await joinAndSync.apply(this, args);
             // joined again under an id noted before (kafkajs's fetch loop rejoins after a failed join): in use, not lingering
@@ -139,6 +132,5 @@ export function mendAbandonedJoins(kafkajsDir?: string): MendResult {
             throw err;
         }
     };
-    proto[JOIN_MENDED] = true;
-    return { applied: true, reason: 'applied' };
+    return mendMethods(JOIN_MENDED, () => [{ file: ['src', 'consumer', 'consumerGroup.js'], prototype: true, method: 'joinAndSync', wrap }], { kafkajsDir });
 }

@@ -1,5 +1,5 @@
 // kafkajs's own files, for the seam's run-time mends of kafkajs 2.2.4 (kafkajs-coordinator,
-// kafkajs-aborted, kafkajs-connect, kafkajs-fetch-retry). Each mend changes methods of kafkajs's own modules,
+// kafkajs-aborted, kafkajs-connect, kafkajs-fetch-retry, kafkajs-ghosts). Each mend changes methods of kafkajs's own modules,
 // so it is applied only to the version it was written against.
 import * as path from 'path';
 
@@ -41,4 +41,55 @@ export function kafkajsInternals(kafkajsDir?: string): KafkajsLoader | string {
             throw new Error(`kafkajs internals not found: ${(err as Error).message}`);
         }
     };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Method = (this: any, ...args: any[]) => any;
+
+/** One method of a kafkajs object to wrap: the object is a file's export, or its prototype (`prototype: true`). */
+export interface MethodMend {
+    file: string[];
+    prototype?: boolean;
+    method: string;
+    /** The method to put in its place, given the original. */
+    wrap: (original: Method) => Method;
+}
+
+const isOff = (variable?: string) => !!variable && /^(off|0|false|no)$/i.test(process.env[variable] ?? '');
+
+/**
+ * Wraps the methods that `mends(load)` names, in the kafkajs copy at `kafkajsDir`
+ * (default: the one this package loads), once per process: each object wrapped is marked
+ * with `marker` (a Symbol.for, shared by every copy of this package). Nothing is changed
+ * unless every object and method is there; `mends` may load more of kafkajs and throw to
+ * refuse. `offVariable` names an environment variable that turns the mend off (off, 0,
+ * false, no).
+ */
+export function mendMethods(
+    marker: symbol,
+    mends: (load: KafkajsLoader) => MethodMend[],
+    options: { kafkajsDir?: string; offVariable?: string } = {},
+): MendResult {
+    if (isOff(options.offVariable)) return { applied: false, reason: `turned off by ${options.offVariable}` };
+    const load = kafkajsInternals(options.kafkajsDir);
+    if (typeof load === 'string') return { applied: false, reason: load };
+    let list: MethodMend[];
+    let targets: Record<string | symbol, unknown>[];
+    try {
+        list = mends(load);
+        targets = list.map((m) => {
+            const loaded = load(...m.file);
+            return m.prototype ? loaded?.prototype : loaded;
+        });
+    } catch (err) {
+        return { applied: false, reason: (err as Error).message };
+    }
+    const missing = list.filter((m, i) => typeof targets[i]?.[m.method] !== 'function');
+    if (missing.length) return { applied: false, reason: `kafkajs lacks ${missing.map((m) => `${m.file.join('/')} ${m.method}`).join(', ')}` };
+    if (targets.every((t) => t[marker])) return { applied: true, reason: 'already' };
+    list.forEach((m, i) => {
+        if (!targets[i][marker]) targets[i][m.method] = m.wrap(targets[i][m.method] as Method);
+    });
+    for (const t of targets) t[marker] = true;
+    return { applied: true, reason: 'applied' };
 }

@@ -311,12 +311,22 @@ scenario('f', 'three Node-RED instances in one group; one killed -9 for good; a 
         const tThree = Date.now();
         await sleep(FAIRNESS_S * 1000 + 2000);
         // The victim is an instance that owns partitions (the one with most), or the target could not fail.
-        const tKill = Date.now();
-        const owned = run.instances.map((nr) => run.checker.partitionsOf(nr.name, tKill));
+        // Ownership is what the checker has read of OUT, through its own group: wait until it has read
+        // records written from now on, so that its view is current and not behind by its own lag.
+        const tView = Date.now();
+        const readPast = await until(() => run.checker.out.some((r) => r.ts >= tView), 30000);
+        const owned = run.instances.map((nr) => run.checker.partitionsOf(nr.name, tView));
         const v = owned.reduce((best, list, n) => (list.length > owned[best].length ? n : best), 0);
         const victim = run.instances[v];
         const partitions = owned[v];
-        if (partitions.length === 0) throw new Error('scenario f: no instance owns a partition before the kill');
+        if (partitions.length === 0) {
+            const g = await run.checker.describeGroup().catch((err) => ({ state: err.message, members: [] }));
+            const lastOut = run.checker.out.reduce((m, r) => Math.max(m, r.ts), 0);
+            throw new Error(`scenario f: no instance owns a partition before the kill (OUT records read ${run.checker.out.length}, ` +
+                `the newest written ${lastOut ? `${secs(tView - lastOut)} s before` : 'never'}; the checker read past that time: ${readPast !== null}; ` +
+                `group ${g.state}, ${g.members.length} members; 3 stable ${secs(tThree - tDeploy)} s after the first deploy)`);
+        }
+        const tKill = Date.now();
         await victim.kill();
         run.instances.splice(v, 1);
         run.note(`killed ${victim.name} for good; it had input partitions ${partitions.join(',')}`);

@@ -26,6 +26,7 @@ const rateFor = (fullSeconds, shortSeconds) => N / (SHORT ? shortSeconds : fullS
 const OUTAGE_S = Number(process.env.FAULTS_OUTAGE_S || 60);
 const CATCHUP_S = Number(process.env.FAULTS_CATCHUP_S || (SHORT ? 90 : 180));
 const ONLY = (process.env.FAULTS_ONLY || (SHORT ? 'a,c,f' : '')).split(',').map((s) => s.trim()).filter(Boolean);
+const LOG_TAIL = 40;
 const RESULTS = path.join(__dirname, '..', '..', 'test-results', 'faults.jsonl');
 
 let seq = 0;
@@ -65,10 +66,12 @@ class Run {
             log: (line) => this.note(line),
         });
         this.instances = [];
+        this.started = []; // every instance ever started, killed ones too (their logs, on failure)
         this.spare = [];
         this.added = 0;
         this.notes = [];
         this.t0 = Date.now();
+        Run.current = this;
     }
 
     note(line) {
@@ -110,6 +113,7 @@ class Run {
     /** Starts and deploys one more Node-RED instance (installed ahead by prepare(), or now); returns it. */
     async addInstance() {
         const nr = this.spare.shift() || await this._install();
+        this.started.push(nr);
         await nr.start();
         await nr.deploy(this.flow, 'full');
         nr.deployedAt = Date.now();
@@ -184,5 +188,17 @@ class Run {
         await this.checker.close();
     }
 }
+
+/** A failed scenario prints its notes and the end of each of its Node-RED logs: CI keeps no files. */
+afterEach(function () {
+    const run = Run.current;
+    if (!run || this.currentTest.state !== 'failed') return;
+    console.log(`      [faults] ${run.letter} notes:\n${run.notes.map((n) => `        ${n}`).join('\n')}`);
+    for (const nr of run.started) {
+        const lines = fs.existsSync(nr.logFile) ? fs.readFileSync(nr.logFile, 'utf8').trimEnd().split('\n') : [];
+        console.log(`      [faults] ${run.letter} ${nr.label} log (${nr.logFile}), last ${Math.min(LOG_TAIL, lines.length)} of ${lines.length} lines:`);
+        for (const line of lines.slice(-LOG_TAIL)) console.log(`        ${line.slice(0, 400)}`);
+    }
+});
 
 module.exports = { scenario, Run, N, rateFor, OUTAGE_S, SHORT, sleep };

@@ -121,7 +121,7 @@ class Registry {
         const data = body === undefined ? undefined : JSON.stringify(body);
         if (data) headers['content-length'] = Buffer.byteLength(data);
         const options = { method, headers, timeout: 2000 };
-        if (this.tls) options.ca = fs.readFileSync(this.tls.ca);
+        if (this.tls) options.ca = this.caBytes ??= fs.readFileSync(this.tls.ca); // read once, at the first request
         return new Promise((resolve) => {
             const req = (this.tls ? https : http).request(`${this.url}${apiPath}`, options, (res) => {
                 res.resume();

@@ -28,7 +28,7 @@ export class EncodeFailure extends Error {
 
     /** The node's input was wrong (CORE:PARAM) rather than the registry (CORE:RUNTIME). */
     get param(): boolean {
-        return !['unreachable', 'denied'].includes(this.error.problem);
+        return !this.error.transient;
     }
 }
 

@@ -12,8 +12,10 @@
 // - 'eos' (exactly once): as 'flow', but each input partition's records are
 //   handed out inside a Kafka transaction of that partition's own transactional
 //   producer. kafka-publish writes their outputs inside it (transactionOf), the
-//   consumed offsets join it, and it commits once every record in it is done; a
-//   failure aborts it and its records are delivered again from its first one.
+//   consumed offsets join it, and it commits once every record in it is done. A
+//   record that fails before anything was written for it is handed out again
+//   inside the same transaction (its old receipt can no longer write); any other
+//   failure aborts it, and its records are delivered again from its first one.
 // Either way the committed offset never passes a record that is not done
 // (lib/offset-tracker), and what was done above it travels with the commit, so
 // a partition's next owner does not deliver it again.
@@ -62,6 +64,8 @@ export interface EngineSettings {
     txnMaxRecords?: number;
     /** 'eos': ms a transaction stays open for new records, at most */
     txnMaxMs?: number;
+    /** 'eos': a failed record is retried inside its transaction only while that is younger than this (default 30 s) */
+    retryInTxnMs?: number;
     /**
      * Batch output: records of one partition go out in messages of up to this many
      * (host.emitBatch); 1 or absent: a message per record. maxInFlight then counts
@@ -137,6 +141,8 @@ interface Delivery {
     seq: number;
     /** 'eos': the transaction it was handed out in */
     txn: OpenTxn | null;
+    /** 'eos': writes asked for in that transaction for it (transactionOf), over all its attempts */
+    written: number;
     /** times handed to the flow so far */
     out: number;
     /** handed to the flow and neither acknowledged nor failed since */
@@ -157,6 +163,8 @@ interface OpenTxn {
     /** committed or aborted */
     done: boolean;
     timer: ReturnType<typeof setTimeout> | null;
+    /** Date.now() at begin */
+    openedAt: number;
 }
 
 /** 'eos': the transactions of one input partition of a member. */
@@ -207,6 +215,12 @@ function groupKey(m: Member, r: { topic: string; partition: number }): string {
 const MAX_CONCURRENT_PARTITIONS = 64;
 /** While waiting, the engine looks at the group at least this often. */
 const WAIT_SLICE_MS = 1000;
+/**
+ * 'eos': a failed record is retried inside its open transaction only while the transaction
+ * is younger than this at the retry: well inside the producer's transaction timeout (kafkajs:
+ * 60 s), past which the broker aborts it.
+ */
+const RETRY_IN_TXN_MS = 30000;
 
 /** A seek asked of an engine that cannot move its position (the exactly-once policy). */
 export class SeekRefused extends Error {
@@ -305,7 +319,9 @@ export class DeliveryEngine {
      */
     transactionOf(r: RecordRef): ProducerTransaction | null {
         const [, d] = this.holderOf(r);
-        return d && d.txn && !d.txn.done ? d.txn.handle : null;
+        if (!d || !d.txn || d.txn.done) return null;
+        d.written++; // asked for a write: a failure of this record must now abort the transaction
+        return d.txn.handle;
     }
 
     /**
@@ -545,12 +561,15 @@ export class DeliveryEngine {
         const stillHeld = () => !this.closing && m.tracker.get(r.topic, r.partition, r.offset) === d;
         if (d.txn) {
             this.txnsOf(m, r.topic, r.partition).attempts.set(r.offset, d.attempts);
-            if (action === 'retry') {
+            if (action === 'retry' && !this.retriesInTxn(d, d.txn)) {
                 // Nothing the transaction wrote becomes visible; its records come again from its first one.
                 this.host.event({ type: 'retry', record: r, attempts: d.attempts, error: text });
                 this.abortTxn(m, d.txn, error);
                 return;
             }
+            // Handed out again in this transaction: messages of the failed attempt (a late
+            // write, a late ack) name the old seq and are refused from now on.
+            if (action === 'retry') d.seq = ++this.seq;
         }
         if (action === 'skip') {
             this.host.event({ type: 'skipped', record: r, attempts: d.attempts, error: text });
@@ -759,7 +778,7 @@ export class DeliveryEngine {
                     else this.host.emit(record, ++this.seq);
                 }
             } else if (!this.eos) {
-                const d: Delivery = { record, attempts: 0, timer: null, seq: ++this.seq, txn: null, out: 0, awaiting: false };
+                const d: Delivery = { record, attempts: 0, timer: null, seq: ++this.seq, txn: null, written: 0, out: 0, awaiting: false };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') this.emit(m, d);
             } else {
                 let txn = this.usableTxn(m, topic, partition);
@@ -770,7 +789,7 @@ export class DeliveryEngine {
                     if (!txn) return;
                 }
                 const pt = this.txnsOf(m, topic, partition);
-                const d: Delivery = { record, attempts: pt.attempts.get(record.offset) ?? 0, timer: null, seq: ++this.seq, txn, out: 0, awaiting: false };
+                const d: Delivery = { record, attempts: pt.attempts.get(record.offset) ?? 0, timer: null, seq: ++this.seq, txn, written: 0, out: 0, awaiting: false };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') {
                     if (txn.count++ === 0) txn.first = record.offset;
                     if (txn.count >= (this.s.txnMaxRecords ?? 2000)) txn.closing = true;
@@ -830,7 +849,7 @@ export class DeliveryEngine {
                     await handle.abort().catch(() => undefined);
                     return null;
                 }
-                const txn: OpenTxn = { topic, partition, handle, first: '', count: 0, closing: false, committing: false, done: false, timer: null };
+                const txn: OpenTxn = { topic, partition, handle, first: '', count: 0, closing: false, committing: false, done: false, timer: null, openedAt: Date.now() };
                 txn.timer = setTimeout(() => {
                     txn.timer = null;
                     txn.closing = true;
@@ -845,6 +864,17 @@ export class DeliveryEngine {
                 pt.blockedUntil = Date.now() + this.s.retryBackoff;
             }
         }
+    }
+
+    /**
+     * A failed record can be retried inside its transaction when nothing was written for it
+     * there (so nothing of the failed attempt can become visible), its transaction is still
+     * open and young enough, and records go out one by one (a batch message's writes are
+     * counted on its first record only).
+     */
+    private retriesInTxn(d: Delivery, txn: OpenTxn): boolean {
+        return d.written === 0 && !txn.done && !txn.committing && !this.grouper &&
+            Date.now() + this.s.retryBackoff - txn.openedAt < (this.s.retryInTxnMs ?? RETRY_IN_TXN_MS);
     }
 
     /** Commits a closing transaction once every record in it is done: the consumed offsets first, then the transaction. */

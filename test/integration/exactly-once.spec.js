@@ -18,38 +18,39 @@ async function produce(topic, count, partitions) {
 }
 
 /**
- * consumer (eos) -> transform (fails the first attempt of the keys in `failKeys`, after a
- * pause so that records before it are written first) -> publish; Complete (publish) and
- * Catch (transform, publish) back into the consumer.
+ * consumer (eos) -> transform -> publish -> after; the first attempt of the keys in `failKeys`
+ * fails after a pause (so that records before it are written first): in the transform, before
+ * its output is written, or with `failAfterWrite` in the step after the publish, once it is.
+ * Complete (after) and Catch (transform, publish, after) back into the consumer. The step after
+ * calls node.done() itself: a record failing there must not complete first.
  */
-function eosFlow({ input, output, group, failKeys = [], failAfterMs = 300, cfg = {}, consumer = {} }) {
+function eosFlow({ input, output, group, failKeys = [], failAfterMs = 300, failAfterWrite = false, cfg = {}, consumer = {} }) {
     const { nodes, credentials } = configFor('plaintext', 'cfg', {
         ackMode: 'eos', txnMaxMs: 200, retryBackoff: 300, initialOffset: 'oldest', requiredAcks: 'all', ...cfg,
     });
     const flow = [
         ...nodes,
         { id: 'c1', type: 'kafka-consumer', config: 'cfg', group, topics: input, format: 'string', maxInFlight: 50, wires: [['f1'], []], ...consumer },
-        {
-            id: 'f1', type: 'function', wires: [['p1']],
-            func: `
-const failing = ${JSON.stringify(failKeys)};
-const key = msg.key;
-const tried = context.get('tried') || {};
-if (failing.includes(key) && !tried[key]) {
-    tried[key] = true;
-    context.set('tried', tried);
-    setTimeout(() => node.error(new Error('transform failed for ' + key), msg), ${failAfterMs});
-    return null;
-}
-msg.key = key;
-msg.payload = 'out-' + msg.payload;
-return msg;`,
-        },
-        { id: 'p1', type: 'kafka-publish', config: 'cfg', topic: output, wires: [[]] },
-        { id: 'done1', type: 'complete', scope: ['p1'], uncaught: false, wires: [['c1']] },
-        { id: 'catch1', type: 'catch', scope: ['f1', 'p1'], uncaught: false, wires: [['c1']] },
+        { id: 'f1', type: 'function', name: 'transform', wires: [['p1']], func: `${failing(failAfterWrite ? [] : failKeys, failAfterMs)}\nmsg.payload = 'out-' + msg.payload;\nreturn msg;` },
+        { id: 'p1', type: 'kafka-publish', config: 'cfg', topic: output, wires: [['f2']] },
+        { id: 'f2', type: 'function', name: 'after', wires: [[]], func: `${failing(failAfterWrite ? failKeys : [], failAfterMs)}\nnode.send(msg);\nnode.done();\nreturn null;` },
+        { id: 'done1', type: 'complete', scope: ['f2'], uncaught: false, wires: [['c1']] },
+        { id: 'catch1', type: 'catch', scope: ['f1', 'p1', 'f2'], uncaught: false, wires: [['c1']] },
     ];
     return { flow, credentials };
+}
+
+/** A function node's opening: the first attempt of the keys in `keys` fails `afterMs` later. */
+function failing(keys, afterMs) {
+    return `
+const key = msg.key;
+const tried = context.get('tried') || {};
+if (${JSON.stringify(keys)}.includes(key) && !tried[key]) {
+    tried[key] = true;
+    context.set('tried', tried);
+    setTimeout(() => node.error(new Error(node.name + ' failed for ' + key), msg), ${afterMs});
+    return null;
+}`;
 }
 
 /** Every record of a topic, read from the beginning with the given isolation, until `quietMs` without one. */
@@ -98,16 +99,16 @@ describe('kafka-consumer in exactly-once mode (transactions)', function () {
         for (const r of records) assert.strictEqual(r.value.toString(), `out-v${r.key.toString().slice(1)}`);
     });
 
-    it('aborts the transaction of a failing record: its outputs are visible to read-uncommitted readers only', async function () {
+    it('aborts the transaction of a record failing after its output was written: its outputs are visible to read-uncommitted readers only', async function () {
         const input = await createTopic(unique('eos-abort-in'), 1);
         const output = await createTopic(unique('eos-abort-out'), 1);
         const group = unique('g');
         const N = 40;
         await produce(input, N, 1);
-        // k20 fails once, 3 s after it arrives: k0..k19 of its transaction are written by then
+        // k20 fails once, 3 s after its output was written: k0..k19 of its transaction are written by then
         // (a first transaction may take a moment to start writing: Kafka 4.x answers its first
         // AddPartitionsToTxn with CONCURRENT_TRANSACTIONS while the coordinator settles).
-        const { flow, credentials } = eosFlow({ input, output, group, failKeys: ['k20'], failAfterMs: 3000, cfg: { txnMaxMs: 10000, txnMaxRecords: 100 } });
+        const { flow, credentials } = eosFlow({ input, output, group, failKeys: ['k20'], failAfterMs: 3000, failAfterWrite: true, cfg: { txnMaxMs: 10000, txnMaxRecords: 100 } });
         await helper.load(NODES, flow, credentials);
         await waitFor(() => caughtUp(group, input), 'the group to commit up to the end offsets', 90000, 250);
         const committedView = keyCounts(await readAll(output, false));
@@ -117,6 +118,23 @@ describe('kafka-consumer in exactly-once mode (transactions)', function () {
         const seenTwice = [...uncommittedView].filter(([, n]) => n > 1).map(([k]) => k);
         assert.ok(seenTwice.length >= 10, `read uncommitted sees the aborted transaction's outputs too (${seenTwice.length} keys twice)`);
         assert.ok(seenTwice.includes('k0'), 'k0 was written in the aborted transaction');
+    });
+
+    it('retries a record failing before anything was written for it inside its transaction: nothing aborted, each key once even read uncommitted', async function () {
+        const input = await createTopic(unique('eos-retry-in'), 1);
+        const output = await createTopic(unique('eos-retry-out'), 1);
+        const group = unique('g');
+        const N = 40;
+        await produce(input, N, 1);
+        // k20 fails once in the transform, 3 s after it arrives, with k0..k19 written and k21.. going on meanwhile.
+        const { flow, credentials } = eosFlow({ input, output, group, failKeys: ['k20'], failAfterMs: 3000, cfg: { txnMaxMs: 10000, txnMaxRecords: 100 } });
+        await helper.load(NODES, flow, credentials);
+        await waitFor(() => caughtUp(group, input), 'the group to commit up to the end offsets', 90000, 250);
+        const uncommittedView = keyCounts(await readAll(output, true));
+        assert.strictEqual(uncommittedView.size, N);
+        assert.deepStrictEqual([...uncommittedView].filter(([, n]) => n !== 1), [], 'read uncommitted: each key once (no transaction aborted)');
+        const committedView = keyCounts(await readAll(output, false));
+        assert.strictEqual(committedView.size, N);
     });
 
     it('a read-committed kafka-consumer skips aborted transactions of several producers, aborted in another order than they began', async function () {

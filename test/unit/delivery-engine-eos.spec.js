@@ -287,13 +287,14 @@ describe("DeliveryEngine, 'eos' policy", function () {
     });
 
     describe('a failed record', function () {
-        it('aborts its transaction and forgets its partition, seeks back, waits the backoff, then hands the records out again with new seqs', async function () {
+        it('after a write for it: aborts its transaction and forgets its partition, seeks back, waits the backoff, then hands the records out again with new seqs', async function () {
             const h = await eosStarted({}, [0, 1]);
             const m = h.members[0];
             await m.batch(records(0, 5, 9)).promise;
             await m.batch(records(1, 0, 1)).promise;
             const p = h.producer(0);
             const oldSeqs = h.seqs(0);
+            assert.strictEqual(h.txnOf(0, 7, oldSeqs[2]), p.txns[0], 'the flow writes an output of offset 7');
             const failedAt = Date.now();
             h.fail(0, 7, new Error('flow said no'));
 
@@ -336,17 +337,96 @@ describe("DeliveryEngine, 'eos' policy", function () {
             assert.strictEqual(p.txns[1].state, 'open');
         });
 
-        // maxAttempts 2: the first failure aborts, the second ends the record's attempts inside the second transaction.
+        it('before any write for it: handed out again after the backoff inside the same transaction, with a new seq; nothing aborted, no seek; it commits once acknowledged', async function () {
+            const h = await eosStarted({ txnMaxMs: 30 }, [0]);
+            const m = h.members[0];
+            const p = h.producer(0);
+            await m.batch(records(0, 5, 7)).promise;
+            const [s5, s6, s7] = h.seqs(0);
+            assert.strictEqual(h.txnOf(0, 5, s5), p.txns[0], 'offset 5 writes its output');
+            h.ack(0, 5);
+            const failedAt = Date.now();
+            h.fail(0, 6, new Error('flow said no'));
+            assert.deepStrictEqual(h.eventsOf('retry').map((e) => [e.record.offset, e.attempts]), [['6', 1]]);
+            assert.deepStrictEqual(h.eventsOf('transaction-aborted'), []);
+            assert.strictEqual(h.txnOf(0, 6, s6), null, 'a late write of the failed attempt is refused');
+            h.ack(0, 7);
+            await sleep(60);
+            assert.deepStrictEqual(p.calls, ['connect', 'begin'], 'txnMaxMs is over, but offset 6 is not done');
+            await until('handed out again', () => h.offsets(0).length === 4);
+            const again = h.emitted.filter((e) => e.partition === 0)[3];
+            assert.strictEqual(again.offset, '6');
+            assert.ok(again.at - failedAt >= BACKOFF - 2, `again after ${again.at - failedAt} ms`);
+            assert.ok(![s5, s6, s7].includes(again.seq), 'a new seq');
+            assert.strictEqual(h.txnOf(0, 6, again.seq), p.txns[0], 'the retry writes in the same transaction');
+            h.engine.ack(h.ref(0, 6, s6));
+            await sleep(20);
+            assert.deepStrictEqual(p.calls, ['connect', 'begin'], 'a late ack of the failed attempt is ignored');
+            h.engine.ack(h.ref(0, 6, again.seq));
+            await until('the commit', () => p.txns[0].state === 'committed');
+            assert.deepStrictEqual(p.calls, ['connect', 'begin', 'sendOffsets#1', 'commit#1']);
+            assert.deepStrictEqual(p.txns[0].offsets[0].offsets, [{ topic: TOPIC, partition: 0, offset: '8' }]);
+            assert.deepStrictEqual(m.seeks, []);
+        });
+
+        it('a retry inside the transaction that writes and then fails again aborts it', async function () {
+            const h = await eosStarted({}, [0]);
+            const m = h.members[0];
+            const p = h.producer(0);
+            await m.batch(records(0, 0, 1)).promise;
+            h.fail(0, 1, new Error('first'));
+            await until('handed out again', () => h.offsets(0).length === 3);
+            const seq = h.seqs(0)[2];
+            assert.strictEqual(h.txnOf(0, 1, seq), p.txns[0]);
+            h.engine.fail(h.ref(0, 1, seq), new Error('second'));
+            assert.deepStrictEqual(h.eventsOf('retry').map((e) => e.attempts), [1, 2]);
+            assert.deepStrictEqual(h.eventsOf('transaction-aborted').map((e) => e.error.message), ['second']);
+            assert.deepStrictEqual(p.calls, ['connect', 'begin', 'abort#1']);
+            assert.deepStrictEqual(m.seeks, [[TOPIC, 0, '0']]);
+        });
+
+        it('a transaction older than retryInTxnMs at the retry is aborted instead', async function () {
+            const h = await eosStarted({ retryInTxnMs: BACKOFF + 40 }, [0]);
+            const m = h.members[0];
+            const p = h.producer(0);
+            await m.batch(records(0, 0, 1)).promise;
+            await sleep(60);
+            h.fail(0, 1, new Error('late in the transaction'));
+            assert.deepStrictEqual(p.calls, ['connect', 'begin', 'abort#1']);
+            assert.deepStrictEqual(m.seeks, [[TOPIC, 0, '0']]);
+        });
+
+        it('batch output: a failed record aborts its transaction even before a write (a batch message counts its writes on its first record only)', async function () {
+            const batches = [];
+            const made = [];
+            const h = harness({ policy: 'eos', groupId: GROUP, txnMaxRecords: 100, txnMaxMs: 60000, batchSize: 3, batchWaitMs: 10 }, {
+                transactionalProducer(topic, partition) {
+                    const p = new FakeProducer(topic, partition);
+                    made.push(p);
+                    return p;
+                },
+                emitBatch(items) { batches.push(items.map((i) => Number(i.record.offset))); },
+            });
+            await startedWith(h, [[0]]);
+            await h.members[0].batch(records(0, 0, 2)).promise;
+            await until('the batch', () => batches.length === 1);
+            assert.deepStrictEqual(batches, [[0, 1, 2]]);
+            h.fail(0, 1, new Error('no'));
+            assert.deepStrictEqual(made[0].calls, ['connect', 'begin', 'abort#1']);
+        });
+
+        // maxAttempts 2: the first failure (after a write) aborts, the second ends the record's attempts inside the second transaction.
         const LAST_ATTEMPT = [
             { after: 'dlq', event: 'dead-lettered', deadLetters: [['1', 'still bad', 2]] },
             { after: 'skip', event: 'skipped', deadLetters: [] },
         ];
         for (const c of LAST_ATTEMPT) {
-            it(`maxAttempts 2, '${c.after}': the attempt count carries over, the second failure ends the record inside the new transaction, which commits`, async function () {
+            it(`maxAttempts 2, '${c.after}': a write, then a failure: the attempt count carries over, the second failure ends the record inside the new transaction, which commits`, async function () {
                 const h = await eosStarted({ maxAttempts: 2, afterMaxAttempts: c.after, txnMaxRecords: 3 }, [0]);
                 const m = h.members[0];
                 const p = h.producer(0);
                 await m.batch(records(0, 0, 2)).promise;
+                h.txnOf(0, 1, h.seqs(0)[1]); // a write for it, so the failure aborts
                 h.fail(0, 1, new Error('bad'));
                 assert.deepStrictEqual(h.eventsOf('retry').map((e) => e.attempts), [1]);
                 assert.deepStrictEqual(h.deadLetters, []);

@@ -26,8 +26,9 @@
 // that, or when the consumer is stopping, the error goes on to kafkajs as before.
 // A call that succeeds goes through unchanged.
 //
-// The mend wraps three methods of kafkajs's own classes and is applied only to
-// kafkajs 2.2.4 with those methods present; anything else is left alone.
+// The mend wraps four methods of kafkajs's own classes (three of ConsumerGroup, and
+// Runner.stop) and is applied only to kafkajs 2.2.4 with those methods present;
+// anything else is left alone.
 // KAFKA_CONNECTOR_COORDINATOR_MEND=off turns it off (to compare, or to rule it out).
 import { mendMethods } from './kafkajs-internals';
 import type { MendResult } from './kafkajs-internals';

@@ -14,6 +14,7 @@ import { mendReadCommitted } from './kafkajs-aborted';
 import { mendConcurrentConnects } from './kafkajs-connect';
 import { mendFetchRetry } from './kafkajs-fetch-retry';
 import { mendAbandonedJoins } from './kafkajs-ghosts';
+import { mendTransactionalWrites } from './kafkajs-txn-writes';
 import { clientConfig, producerConfig, nodeLogLevel, compressionCode } from '../lib/kafkajs-options';
 import { causedBy } from '../lib/errors';
 import type { ClientInit, ClusterInfo, KafkaClient, LogSink, ConnectionListener, ClusterOverview, OffsetSpec } from './types';
@@ -25,6 +26,7 @@ mendReadCommitted();
 mendConcurrentConnects();
 mendFetchRetry();
 mendAbandonedJoins();
+mendTransactionalWrites();
 
 function makeLogCreator(sink: LogSink): logCreator {
     return () => ({ namespace, level, log }) => {

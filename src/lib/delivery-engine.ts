@@ -204,6 +204,13 @@ interface Member {
 }
 
 /** Kafka errors after which a group member joins the group again (a new assignment follows). */
+/** A heartbeat's error met while waiting for a producer: it ends the batch, it is not the producer's failure. */
+class HeartbeatFailure extends Error {
+    constructor(readonly failure: unknown) {
+        super('heartbeat failed');
+    }
+}
+
 const REJOIN_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 /** Batch output: records of one member and partition are gathered together. */
@@ -723,6 +730,26 @@ export class DeliveryEngine {
         return this.live(m, c, control);
     }
 
+    /**
+     * Waits for `work`, heartbeating meanwhile (see waitUntil): its outcome, or null when the
+     * batch must end first (`work` goes on by itself). A heartbeat's error comes as a HeartbeatFailure.
+     */
+    private async whileBeating<T>(m: Member, c: ConsumerClient, control: BatchControl, work: Promise<T>): Promise<{ value: T } | null> {
+        let settled = false;
+        const done = () => {
+            settled = true;
+            this.wake();
+        };
+        work.then(done, done);
+        let live: boolean;
+        try {
+            live = await this.waitUntil(m, c, control, () => settled);
+        } catch (err) {
+            throw new HeartbeatFailure(err);
+        }
+        return live ? { value: await work } : null;
+    }
+
     private rebalancing(m: Member, c: ConsumerClient): void {
         if (m.client !== c || m.rebalancing) return;
         m.rebalancing = true;
@@ -840,11 +867,23 @@ export class DeliveryEngine {
                 if (!(await this.waitUntil(m, c, control, () => Date.now() >= pt.blockedUntil))) return null;
                 continue;
             }
+            // A transaction begun after this batch stopped waiting for it is aborted at once.
+            let begun: Promise<ProducerTransaction> | null = null;
+            const abortLate = (late: Promise<ProducerTransaction>) => late.then((h) => h.abort().catch(() => undefined), () => undefined);
             try {
-                if (pt.ending) await pt.ending;
+                // Heartbeats go on meanwhile: connecting (InitProducerId) waits while the
+                // coordinator ends the previous owner's transaction, and a member that stops
+                // heartbeating that long is evicted, rejoins, and takes over again.
+                if (pt.ending && !(await this.whileBeating(m, c, control, pt.ending))) return null;
                 if (!pt.connected) pt.connected = pt.producer.connect();
-                await pt.connected;
-                const handle = await pt.producer.begin();
+                if (!(await this.whileBeating(m, c, control, pt.connected))) return null;
+                begun = pt.producer.begin();
+                const began = await this.whileBeating(m, c, control, begun);
+                if (!began) {
+                    void abortLate(begun);
+                    return null;
+                }
+                const handle = began.value;
                 if (!this.live(m, c, control) || m.txns.get(tpKey(topic, partition)) !== pt) {
                     await handle.abort().catch(() => undefined);
                     return null;
@@ -858,6 +897,10 @@ export class DeliveryEngine {
                 pt.current = txn;
                 return txn;
             } catch (err) {
+                if (err instanceof HeartbeatFailure) { // the member rejoins: not the producer's failure
+                    if (begun) void abortLate(begun);
+                    throw err.failure;
+                }
                 // A producer that cannot begin (fenced, the coordinator moving): connect again after the backoff.
                 pt.connected = null;
                 this.host.event({ type: 'commit-failed', error: err });

@@ -6,6 +6,7 @@
 const assert = require('assert');
 const {
     TOPIC, BACKOFF, HEARTBEAT, sleep, tick, until, deferred, records, harness, startedWith, closeEngines, timers, track,
+    control, rebalanceError,
 } = require('./engine-support');
 
 const GROUP = 'g';
@@ -496,6 +497,44 @@ describe("DeliveryEngine, 'eos' policy", function () {
                 assert.deepStrictEqual(p2.txns[0].offsets[0].offsets, [{ topic: TOPIC, partition: 0, offset: '6' }]);
             });
         }
+
+        it('a begin that takes long (the coordinator still ending the previous owner\'s transaction): heartbeats go on meanwhile', async function () {
+            const h = await eosStarted({}, [0]);
+            const m = h.members[0];
+            const p = h.producer(0);
+            const slow = deferred();
+            p.script.begin.push(slow);
+            const ctl = control();
+            const b = m.batch(records(0, 0, 1), ctl);
+            await sleep(6 * HEARTBEAT);
+            assert.ok(ctl.beats >= 3, `${ctl.beats} heartbeats while begin() waited`);
+            assert.deepStrictEqual(h.offsets(0), []);
+            slow.resolve();
+            await b.promise;
+            assert.strictEqual(b.state, 'resolved');
+            assert.deepStrictEqual(h.offsets(0), [0, 1]);
+            assert.deepStrictEqual(h.eventsOf('commit-failed'), []);
+        });
+
+        it('a rebalance while begin() waits ends the batch with the rejoin error, not a producer failure; the transaction begun late is aborted', async function () {
+            const h = await eosStarted({}, [0]);
+            const m = h.members[0];
+            const p = h.producer(0);
+            const slow = deferred();
+            p.script.begin.push(slow);
+            const ctl = control();
+            const b = m.batch(records(0, 0, 1), ctl);
+            await sleep(2 * HEARTBEAT);
+            ctl.rebalance = rebalanceError();
+            await until('the batch ends', () => b.state !== 'pending');
+            assert.strictEqual(b.state, 'rejected');
+            assert.strictEqual(b.error.type, 'REBALANCE_IN_PROGRESS');
+            assert.deepStrictEqual(h.eventsOf('commit-failed'), [], 'not reported as a producer failure');
+            slow.resolve();
+            await until('the late transaction aborted', () => p.calls.includes('abort#1'));
+            assert.deepStrictEqual(p.calls, ['connect', 'begin', 'abort#1'], 'connected once: the producer is kept');
+            assert.deepStrictEqual(h.offsets(0), []);
+        });
 
         it('a begin that fails is reported, and tried again after the backoff with the producer connected again', async function () {
             const h = await eosStarted({}, [0]);

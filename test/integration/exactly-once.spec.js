@@ -82,15 +82,24 @@ describe('kafka-consumer in exactly-once mode (transactions)', function () {
         await helper.unload();
     });
 
-    it('writes each input\'s output exactly once for read-committed readers, and commits the offsets with the transactions', async function () {
-        const input = await createTopic(unique('eos-in'), 3);
-        const output = await createTopic(unique('eos-out'), 3);
+    /**
+     * `n` records k0.. on a new input topic of `partitions`, the exactly-once flow (eosFlow's
+     * `options`) on them, until the group has committed up to the input's end; the output topic.
+     */
+    async function runEos(name, partitions, n, options) {
+        const input = await createTopic(unique(`${name}-in`), partitions);
+        const output = await createTopic(unique(`${name}-out`), partitions);
         const group = unique('g');
-        const N = 600;
-        await produce(input, N, 3);
-        const { flow, credentials } = eosFlow({ input, output, group, failKeys: ['k7', 'k250', 'k501'] });
+        await produce(input, n, partitions);
+        const { flow, credentials } = eosFlow({ input, output, group, ...options });
         await helper.load(NODES, flow, credentials);
         await waitFor(() => caughtUp(group, input), 'the group to commit up to the end offsets', 90000, 250);
+        return output;
+    }
+
+    it('writes each input\'s output exactly once for read-committed readers, and commits the offsets with the transactions', async function () {
+        const N = 600;
+        const output = await runEos('eos', 3, N, { failKeys: ['k7', 'k250', 'k501'] });
         const records = await readAll(output, false);
         const counts = keyCounts(records);
         assert.strictEqual(counts.size, N, 'every input key has an output');
@@ -100,17 +109,11 @@ describe('kafka-consumer in exactly-once mode (transactions)', function () {
     });
 
     it('aborts the transaction of a record failing after its output was written: its outputs are visible to read-uncommitted readers only', async function () {
-        const input = await createTopic(unique('eos-abort-in'), 1);
-        const output = await createTopic(unique('eos-abort-out'), 1);
-        const group = unique('g');
         const N = 40;
-        await produce(input, N, 1);
         // k20 fails once, 3 s after its output was written: k0..k19 of its transaction are written by then
         // (a first transaction may take a moment to start writing: Kafka 4.x answers its first
         // AddPartitionsToTxn with CONCURRENT_TRANSACTIONS while the coordinator settles).
-        const { flow, credentials } = eosFlow({ input, output, group, failKeys: ['k20'], failAfterMs: 3000, failAfterWrite: true, cfg: { txnMaxMs: 10000, txnMaxRecords: 100 } });
-        await helper.load(NODES, flow, credentials);
-        await waitFor(() => caughtUp(group, input), 'the group to commit up to the end offsets', 90000, 250);
+        const output = await runEos('eos-abort', 1, N, { failKeys: ['k20'], failAfterMs: 3000, failAfterWrite: true, cfg: { txnMaxMs: 10000, txnMaxRecords: 100 } });
         const committedView = keyCounts(await readAll(output, false));
         const uncommittedView = keyCounts(await readAll(output, true));
         assert.strictEqual(committedView.size, N);
@@ -121,15 +124,9 @@ describe('kafka-consumer in exactly-once mode (transactions)', function () {
     });
 
     it('retries a record failing before anything was written for it inside its transaction: nothing aborted, each key once even read uncommitted', async function () {
-        const input = await createTopic(unique('eos-retry-in'), 1);
-        const output = await createTopic(unique('eos-retry-out'), 1);
-        const group = unique('g');
         const N = 40;
-        await produce(input, N, 1);
         // k20 fails once in the transform, 3 s after it arrives, with k0..k19 written and k21.. going on meanwhile.
-        const { flow, credentials } = eosFlow({ input, output, group, failKeys: ['k20'], failAfterMs: 3000, cfg: { txnMaxMs: 10000, txnMaxRecords: 100 } });
-        await helper.load(NODES, flow, credentials);
-        await waitFor(() => caughtUp(group, input), 'the group to commit up to the end offsets', 90000, 250);
+        const output = await runEos('eos-retry', 1, N, { failKeys: ['k20'], failAfterMs: 3000, cfg: { txnMaxMs: 10000, txnMaxRecords: 100 } });
         const uncommittedView = keyCounts(await readAll(output, true));
         assert.strictEqual(uncommittedView.size, N);
         assert.deepStrictEqual([...uncommittedView].filter(([, n]) => n !== 1), [], 'read uncommitted: each key once (no transaction aborted)');

@@ -498,14 +498,18 @@ describe("DeliveryEngine, 'eos' policy", function () {
             });
         }
 
-        it('a begin that takes long (the coordinator still ending the previous owner\'s transaction): heartbeats go on meanwhile', async function () {
+        /** A batch of partition 0 whose transaction's begin() waits for `slow`; `ctl` is its BatchControl. */
+        async function slowBegin() {
             const h = await eosStarted({}, [0]);
-            const m = h.members[0];
             const p = h.producer(0);
             const slow = deferred();
             p.script.begin.push(slow);
             const ctl = control();
-            const b = m.batch(records(0, 0, 1), ctl);
+            return { h, p, slow, ctl, b: h.members[0].batch(records(0, 0, 1), ctl) };
+        }
+
+        it('a begin that takes long (the coordinator still ending the previous owner\'s transaction): heartbeats go on meanwhile', async function () {
+            const { h, slow, ctl, b } = await slowBegin();
             await sleep(6 * HEARTBEAT);
             assert.ok(ctl.beats >= 3, `${ctl.beats} heartbeats while begin() waited`);
             assert.deepStrictEqual(h.offsets(0), []);
@@ -517,13 +521,7 @@ describe("DeliveryEngine, 'eos' policy", function () {
         });
 
         it('a rebalance while begin() waits ends the batch with the rejoin error, not a producer failure; the transaction begun late is aborted', async function () {
-            const h = await eosStarted({}, [0]);
-            const m = h.members[0];
-            const p = h.producer(0);
-            const slow = deferred();
-            p.script.begin.push(slow);
-            const ctl = control();
-            const b = m.batch(records(0, 0, 1), ctl);
+            const { h, p, slow, ctl, b } = await slowBegin();
             await sleep(2 * HEARTBEAT);
             ctl.rebalance = rebalanceError();
             await until('the batch ends', () => b.state !== 'pending');

@@ -68,6 +68,7 @@ export class KafkajsConsumer implements ConsumerClient {
     private readonly unsubscribe: (() => void)[] = [];
     private memberId: string | null = null;
     private starting: Promise<void> | null = null;
+    private heartbeatAt = 0;
 
     constructor(private readonly kafka: Kafka, private readonly options: ConsumerOptions, private readonly readCommitted: CommittedReader) {
         const s = options.settings;
@@ -79,7 +80,10 @@ export class KafkajsConsumer implements ConsumerClient {
             retry: { ...base.retry, restartOnFailure: async () => false },
             partitionAssigners: [kafkajsAssigner(s.rebalanceStrategy), kafkajsAssigner(other)],
         });
-        const { GROUP_JOIN, CRASH, REBALANCING } = this.consumer.events;
+        const { GROUP_JOIN, CRASH, REBALANCING, HEARTBEAT } = this.consumer.events;
+        this.unsubscribe.push(this.consumer.on(HEARTBEAT, () => {
+            this.heartbeatAt = Date.now();
+        }));
         this.unsubscribe.push(this.consumer.on(GROUP_JOIN, (e) => {
             this.memberId = e.payload.memberId;
             const a = e.payload.memberAssignment as Record<string, number[]>;
@@ -91,6 +95,10 @@ export class KafkajsConsumer implements ConsumerClient {
         this.unsubscribe.push(this.consumer.on(CRASH, (e) => {
             if (!this.stopped) options.onCrash(e.payload.error);
         }));
+    }
+
+    lastHeartbeatAt(): number {
+        return this.heartbeatAt;
     }
 
     start(): Promise<void> {

@@ -69,4 +69,9 @@ export interface ConsumerClient {
     seek(topic: string, partition: number, offset: string): void;
     /** Leaves the group and disconnects. */
     stop(): Promise<void>;
+    /**
+     * Date.now() when the group coordinator last answered a heartbeat of this member (0:
+     * never): proof that the member was in the group's current generation then.
+     */
+    lastHeartbeatAt(): number;
 }

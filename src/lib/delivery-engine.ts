@@ -178,6 +178,8 @@ interface PartitionTxns {
     blockedUntil: number;
     /** attempts of records whose transaction was aborted, by offset */
     attempts: Map<string, number>;
+    /** Date.now() when its producer last failed and has not connected since (0: none) */
+    failedAt: number;
 }
 
 interface Member {
@@ -741,13 +743,16 @@ export class DeliveryEngine {
             this.wake();
         };
         work.then(done, done);
-        let live: boolean;
+        return (await this.beatingUntil(m, c, control, () => settled)) ? { value: await work } : null;
+    }
+
+    /** waitUntil(), with a heartbeat's error as a HeartbeatFailure. */
+    private async beatingUntil(m: Member, c: ConsumerClient, control: BatchControl, ready: () => boolean): Promise<boolean> {
         try {
-            live = await this.waitUntil(m, c, control, () => settled);
+            return await this.waitUntil(m, c, control, ready);
         } catch (err) {
             throw new HeartbeatFailure(err);
         }
-        return live ? { value: await work } : null;
     }
 
     private rebalancing(m: Member, c: ConsumerClient): void {
@@ -836,7 +841,7 @@ export class DeliveryEngine {
         let pt = m.txns.get(key);
         if (!pt) {
             pt = {
-                producer: this.host.transactionalProducer!(topic, partition), connected: null, current: null, ending: null, blockedUntil: 0, attempts: new Map(),
+                producer: this.host.transactionalProducer!(topic, partition), connected: null, current: null, ending: null, blockedUntil: 0, attempts: new Map(), failedAt: 0,
             };
             m.txns.set(key, pt);
         }
@@ -867,6 +872,7 @@ export class DeliveryEngine {
                 if (!(await this.waitUntil(m, c, control, () => Date.now() >= pt.blockedUntil))) return null;
                 continue;
             }
+
             // A transaction begun after this batch stopped waiting for it is aborted at once.
             let begun: Promise<ProducerTransaction> | null = null;
             const abortLate = (late: Promise<ProducerTransaction>) => late.then((h) => h.abort().catch(() => undefined), () => undefined);
@@ -875,8 +881,16 @@ export class DeliveryEngine {
                 // coordinator ends the previous owner's transaction, and a member that stops
                 // heartbeating that long is evicted, rejoins, and takes over again.
                 if (pt.ending && !(await this.whileBeating(m, c, control, pt.ending))) return null;
+                // Connecting again (InitProducerId) fences whoever holds the transactional id now.
+                // After a producer failed (fenced, most likely by the partition's new owner), that is
+                // done only once the coordinator has answered a heartbeat since: a member evicted
+                // that does not know it yet learns it from that heartbeat, instead of fencing the new
+                // owner and committing what the new owner then writes again.
+                const since = pt.failedAt;
+                if (!pt.connected && since && !(await this.beatingUntil(m, c, control, () => c.lastHeartbeatAt() > since))) return null;
                 if (!pt.connected) pt.connected = pt.producer.connect();
                 if (!(await this.whileBeating(m, c, control, pt.connected))) return null;
+                pt.failedAt = 0;
                 begun = pt.producer.begin();
                 const began = await this.whileBeating(m, c, control, begun);
                 if (!began) {
@@ -903,6 +917,7 @@ export class DeliveryEngine {
                 }
                 // A producer that cannot begin (fenced, the coordinator moving): connect again after the backoff.
                 pt.connected = null;
+                pt.failedAt = Date.now();
                 this.host.event({ type: 'commit-failed', error: err });
                 pt.blockedUntil = Date.now() + this.s.retryBackoff;
             }
@@ -976,6 +991,7 @@ export class DeliveryEngine {
                 const wasConnected = pt.connected;
                 pt.producer = this.host.transactionalProducer!(topic, partition);
                 pt.connected = null;
+                pt.failedAt = Date.now();
                 if (wasConnected) void wasConnected.then(() => old.disconnect(), () => undefined).catch(() => undefined);
             }
         });

@@ -534,6 +534,49 @@ describe("DeliveryEngine, 'eos' policy", function () {
             assert.deepStrictEqual(h.offsets(0), []);
         });
 
+        it('a producer fenced: its replacement connects (fencing in turn) only once the coordinator has answered a heartbeat since; a member told to rejoin never connects it', async function () {
+            const h = await eosStarted({ txnMaxRecords: 2 }, [0]);
+            const m = h.members[0];
+            const p = h.producer(0);
+            p.script.commit.push(fenced());
+            p.script.abort.push(fenced());
+            m.heartbeatAt = 0; // no heartbeat answered from now on
+            await m.batch(records(0, 4, 5)).promise;
+            h.ack(0, 4);
+            h.ack(0, 5);
+            await until('transaction-aborted', () => h.eventsOf('transaction-aborted').length === 1);
+            const ctl = control();
+            const b = m.batch(records(0, 4, 5), ctl);
+            await sleep(5 * HEARTBEAT);
+            const p2 = h.producer(0);
+            assert.notStrictEqual(p2, p);
+            assert.deepStrictEqual(p2.calls, [], 'not connected before a heartbeat was answered');
+            assert.ok(ctl.beats >= 2, `${ctl.beats} heartbeats meanwhile`);
+            m.heartbeatAt = Date.now();
+            await b.promise;
+            assert.deepStrictEqual(p2.calls, ['connect', 'begin']);
+            assert.deepStrictEqual(h.offsets(0), [4, 5, 4, 5]);
+
+            // The same after a second fence, but the heartbeat says the group is rebalancing: the member rejoins instead.
+            const h2 = await eosStarted({ txnMaxRecords: 2 }, [0]);
+            const m2 = h2.members[0];
+            const q = h2.producer(0);
+            q.script.commit.push(fenced());
+            q.script.abort.push(fenced());
+            m2.heartbeatAt = 0;
+            await m2.batch(records(0, 4, 5)).promise;
+            h2.ack(0, 4);
+            h2.ack(0, 5);
+            await until('transaction-aborted', () => h2.eventsOf('transaction-aborted').length === 1);
+            const ctl2 = control();
+            ctl2.rebalance = rebalanceError();
+            const b2 = m2.batch(records(0, 4, 5), ctl2);
+            await until('the batch ends', () => b2.state !== 'pending');
+            assert.strictEqual(b2.state, 'rejected');
+            assert.strictEqual(b2.error.type, 'REBALANCE_IN_PROGRESS');
+            assert.deepStrictEqual(h2.producer(0).calls, [], 'the new producer never connected');
+        });
+
         it('a begin that fails is reported, and tried again after the backoff with the producer connected again', async function () {
             const h = await eosStarted({}, [0]);
             const p = h.producer(0);

@@ -83,7 +83,11 @@ class FakeMember {
         this.pauses = 0;
         this.resumes = 0;
         this.stopped = false;
+        /** when the coordinator last answered a heartbeat (null: always just now) */
+        this.heartbeatAt = null;
     }
+
+    lastHeartbeatAt() { return this.heartbeatAt ?? Date.now(); }
 
     start() { return this.h.onStart ? this.h.onStart(this) : Promise.resolve(); }
 

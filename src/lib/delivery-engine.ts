@@ -205,7 +205,6 @@ interface Member {
     commitQueued: boolean;
 }
 
-/** Kafka errors after which a group member joins the group again (a new assignment follows). */
 /** A heartbeat's error met while waiting for a producer: it ends the batch, it is not the producer's failure. */
 class HeartbeatFailure extends Error {
     constructor(readonly failure: unknown) {
@@ -213,6 +212,7 @@ class HeartbeatFailure extends Error {
     }
 }
 
+/** Kafka errors after which a group member joins the group again (a new assignment follows). */
 const REJOIN_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 /** Batch output: records of one member and partition are gathered together. */
@@ -872,7 +872,6 @@ export class DeliveryEngine {
                 if (!(await this.waitUntil(m, c, control, () => Date.now() >= pt.blockedUntil))) return null;
                 continue;
             }
-
             // A transaction begun after this batch stopped waiting for it is aborted at once.
             let begun: Promise<ProducerTransaction> | null = null;
             const abortLate = (late: Promise<ProducerTransaction>) => late.then((h) => h.abort().catch(() => undefined), () => undefined);

@@ -49,6 +49,11 @@ export class Grouper<T> {
         if (g.items.length >= this.size) this.flush(key);
     }
 
+    /** Sends the key's group now if it holds an item that `holds` is true of. */
+    flushIf(key: string, holds: (item: T) => boolean): void {
+        if (this.groups.get(key)?.items.some(holds)) this.flush(key);
+    }
+
     /** Sends the key's group now, however small. */
     flush(key: string): void {
         const g = this.groups.get(key);

@@ -506,7 +506,10 @@ export class DeliveryEngine {
 
     private emit(m: Member, d: Delivery): void {
         if (this.grouper) {
-            this.grouper.add(groupKey(m, d.record), { m, record: d.record, seq: d.seq, d }, d.txn);
+            const key = groupKey(m, d.record);
+            // A retry (out before) is below records handed out since: a message keeps offset order.
+            if (d.out > 0) this.grouper.flushIf(key, (item) => BigInt(item.record.offset) > BigInt(d.record.offset));
+            this.grouper.add(key, { m, record: d.record, seq: d.seq, d }, d.txn);
             return;
         }
         this.handedOut(m, d);

@@ -65,6 +65,16 @@ describe('DeliveryEngine batch output', function () {
         assert.deepStrictEqual(sizes, [2, 2, 4, 4], `partial batches sent while waiting: ${JSON.stringify(h.batches)}`);
     });
 
+    it("'flow': a failed batch retried while newer records of its partition wait in a group: every message keeps offset order", async function () {
+        const h = await startedWith(batchHarness({ batchSize: 3, maxInFlight: 3, batchWaitMs: 10000 }), [[0]]);
+        h.members[0].batch(records(0, 0, 3));
+        await until('the first batch', () => h.batches.length === 1);
+        assert.deepStrictEqual(h.batches, [[0, 1, 2]], 'record 3 waits for two more');
+        h.failBatch(0, [0, 1, 2]);
+        await until('the retry', () => h.batches.flat().length === 7, 2000);
+        assert.deepStrictEqual(h.batches, [[0, 1, 2], [3], [0, 1, 2]]);
+    });
+
     it("'flow': a failed batch fails each record; they come again together, with their own attempts, then are skipped", async function () {
         const h = await startedWith(batchHarness({ batchSize: 3, maxAttempts: 2, afterMaxAttempts: 'skip' }), [[0]]);
         h.members[0].batch(records(0, 0, 2));

@@ -1,5 +1,5 @@
-// kafkajs's own files, for the seam's run-time mends of kafkajs 2.2.4 (kafkajs-coordinator,
-// kafkajs-aborted, kafkajs-connect, kafkajs-fetch-retry, kafkajs-ghosts). Each mend changes methods of kafkajs's own modules,
+// kafkajs's own files, for the seam's run-time mends of kafkajs 2.2.4 (the other
+// kafkajs-*.ts files of this folder). Each mend changes methods of kafkajs's own modules,
 // so it is applied only to the version it was written against.
 import * as path from 'path';
 

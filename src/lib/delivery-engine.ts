@@ -141,8 +141,8 @@ interface Delivery {
     seq: number;
     /** 'eos': the transaction it was handed out in */
     txn: OpenTxn | null;
-    /** 'eos': writes asked for in that transaction for it (transactionOf), over all its attempts */
-    written: number;
+    /** 'eos': a write was asked for it in that transaction (transactionOf), in any of its attempts */
+    wrote: boolean;
     /** times handed to the flow so far */
     out: number;
     /** handed to the flow and neither acknowledged nor failed since */
@@ -329,7 +329,7 @@ export class DeliveryEngine {
     transactionOf(r: RecordRef): ProducerTransaction | null {
         const [, d] = this.holderOf(r);
         if (!d || !d.txn || d.txn.done) return null;
-        d.written++; // asked for a write: a failure of this record must now abort the transaction
+        d.wrote = true; // a failure of this record must now abort the transaction
         return d.txn.handle;
     }
 
@@ -813,7 +813,7 @@ export class DeliveryEngine {
                     else this.host.emit(record, ++this.seq);
                 }
             } else if (!this.eos) {
-                const d: Delivery = { record, attempts: 0, timer: null, seq: ++this.seq, txn: null, written: 0, out: 0, awaiting: false };
+                const d: Delivery = { record, attempts: 0, timer: null, seq: ++this.seq, txn: null, wrote: false, out: 0, awaiting: false };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') this.emit(m, d);
             } else {
                 let txn = this.usableTxn(m, topic, partition);
@@ -824,7 +824,7 @@ export class DeliveryEngine {
                     if (!txn) return;
                 }
                 const pt = this.txnsOf(m, topic, partition);
-                const d: Delivery = { record, attempts: pt.attempts.get(record.offset) ?? 0, timer: null, seq: ++this.seq, txn, written: 0, out: 0, awaiting: false };
+                const d: Delivery = { record, attempts: pt.attempts.get(record.offset) ?? 0, timer: null, seq: ++this.seq, txn, wrote: false, out: 0, awaiting: false };
                 if (t.deliver(topic, partition, record.offset, d) === 'new') {
                     if (txn.count++ === 0) txn.first = record.offset;
                     if (txn.count >= (this.s.txnMaxRecords ?? 2000)) txn.closing = true;
@@ -933,7 +933,7 @@ export class DeliveryEngine {
      * counted on its first record only).
      */
     private retriesInTxn(d: Delivery, txn: OpenTxn): boolean {
-        return d.written === 0 && !txn.done && !txn.committing && !this.grouper &&
+        return !d.wrote && !txn.done && !txn.committing && !this.grouper &&
             Date.now() + this.s.retryBackoff - txn.openedAt < (this.s.retryInTxnMs ?? RETRY_IN_TXN_MS);
     }
 
